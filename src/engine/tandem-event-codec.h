@@ -1,0 +1,27 @@
+/* tandem-event-codec.h: the JSON form of events and version vectors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "tandem-event.h"
+
+G_BEGIN_DECLS
+
+JsonNode            *tandem_event_to_json          (const TandemEvent *event);
+TandemEvent         *tandem_event_from_json        (JsonNode          *node,
+                                                    GError           **error);
+JsonNode            *tandem_version_vector_to_json (const TandemVersionVector *vv);
+TandemVersionVector *tandem_version_vector_from_json (JsonNode  *node,
+                                                      GError   **error);
+char                *tandem_events_to_string       (GPtrArray *events);
+GPtrArray           *tandem_events_from_string     (const char  *json,
+                                                    gssize       length,
+                                                    GError     **error);
+char                *tandem_peer_id_to_string      (guint64 peer);
+gboolean             tandem_peer_id_from_string    (const char *str,
+                                                    guint64    *peer);
+
+G_END_DECLS

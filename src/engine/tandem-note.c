@@ -1,0 +1,1227 @@
+/* tandem-note.c: one note, its history, text and fields
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A note is a causal log of events (TandemEventGraph for the shape,
+ * TandemOpLog for what each event did), the text those events make, and the
+ * field registers. Local edits and remote events whose parents are the
+ * current version apply directly; remote events concurrent with it go
+ * through tandem_text_merge(). Events whose parents are missing wait in the
+ * causal buffer.
+ */
+#include "tandem-note.h"
+
+#include "tandem-engine-error.h"
+#include "tandem-event-graph.h"
+#include "tandem-gap-buffer.h"
+#include "tandem-op-log.h"
+#include "tandem-text-merge.h"
+
+#include <string.h>
+
+#define UNDO_DEPTH 200
+
+/* One of this peer's runs, as undo needs it. */
+typedef struct
+{
+  guint32 lv;
+  guint32 len;
+  TandemOpKind kind;
+  guint32 pos;
+  char *deleted;          /* for a delete: the text it removed, in document order */
+} UndoStep;
+
+struct _TandemNote
+{
+  GObject parent_instance;
+
+  guint64 peer_id;
+  TandemEventGraph *graph;
+  TandemOpLog *ops;
+  TandemGapBuffer *doc;
+  TandemFieldTable *fields;
+  GHashTable *field_events;     /* lv -> TandemEvent */
+  GHashTable *policies;         /* name -> TandemFieldPolicy */
+  guint64 lamport;
+  GPtrArray *pending;           /* TandemEvent */
+
+  GPtrArray *undo_stack;        /* GArray of UndoStep */
+  GPtrArray *redo_stack;
+  GArray *recording;            /* the group local edits go to, or NULL */
+  guint user_action_depth;
+  enum { RECORD_EDIT, RECORD_UNDO, RECORD_REDO } record_mode;
+};
+
+G_DEFINE_FINAL_TYPE (TandemNote, tandem_note, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_PEER_ID,
+  N_PROPS
+};
+
+enum {
+  TEXT_INSERTED,
+  TEXT_DELETED,
+  FIELD_CHANGED,
+  EVENT_REJECTED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+undo_group_free (gpointer data)
+{
+  GArray *group = data;
+
+  for (guint i = 0; i < group->len; i++)
+    g_free (g_array_index (group, UndoStep, i).deleted);
+  g_array_unref (group);
+}
+
+static void
+tandem_note_finalize (GObject *object)
+{
+  TandemNote *self = (TandemNote *) object;
+
+  tandem_event_graph_free (self->graph);
+  tandem_op_log_free (self->ops);
+  tandem_gap_buffer_free (self->doc);
+  tandem_field_table_free (self->fields);
+  g_hash_table_unref (self->field_events);
+  g_hash_table_unref (self->policies);
+  g_ptr_array_unref (self->pending);
+  g_ptr_array_unref (self->undo_stack);
+  g_ptr_array_unref (self->redo_stack);
+  g_clear_pointer (&self->recording, undo_group_free);
+
+  G_OBJECT_CLASS (tandem_note_parent_class)->finalize (object);
+}
+
+static void
+tandem_note_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  TandemNote *self = TANDEM_NOTE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PEER_ID:
+      g_value_set_uint64 (value, self->peer_id);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tandem_note_set_property (GObject      *object,
+                          guint         prop_id,
+                          const GValue *value,
+                          GParamSpec   *pspec)
+{
+  TandemNote *self = TANDEM_NOTE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PEER_ID:
+      self->peer_id = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tandem_note_class_init (TandemNoteClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = tandem_note_finalize;
+  object_class->get_property = tandem_note_get_property;
+  object_class->set_property = tandem_note_set_property;
+
+  /**
+   * TandemNote:peer-id:
+   *
+   * The id under which this replica makes its events.
+   */
+  properties[PROP_PEER_ID] =
+    g_param_spec_uint64 ("peer-id", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * TandemNote::text-inserted:
+   * @pos: code point offset
+   * @text: the UTF-8 inserted
+   * @len: its length in code points
+   *
+   * Text changed by something other than a local tandem_note_insert():
+   * another peer, or undo. An editor mirrors it.
+   */
+  signals[TEXT_INSERTED] =
+    g_signal_new ("text-inserted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_STRING, G_TYPE_UINT);
+
+  /**
+   * TandemNote::text-deleted:
+   * @pos: code point offset
+   * @len: code points removed
+   *
+   * Like #TandemNote::text-inserted, for deletions.
+   */
+  signals[TEXT_DELETED] =
+    g_signal_new ("text-deleted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_UINT);
+
+  /**
+   * TandemNote::field-changed:
+   * @field: the field's name
+   *
+   * A field was written, here or by another peer.
+   */
+  signals[FIELD_CHANGED] =
+    g_signal_new ("field-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * TandemNote::event-rejected:
+   * @event: the event
+   * @error: why
+   *
+   * An event that waited in the causal buffer turned out invalid when its
+   * parents arrived, and was dropped. Its sender can be told why.
+   */
+  signals[EVENT_REJECTED] =
+    g_signal_new ("event-rejected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, TANDEM_TYPE_EVENT, G_TYPE_ERROR);
+}
+
+static void
+tandem_note_init (TandemNote *self)
+{
+  self->graph = tandem_event_graph_new ();
+  self->ops = tandem_op_log_new ();
+  self->doc = tandem_gap_buffer_new ();
+  self->fields = tandem_field_table_new ();
+  self->field_events = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) tandem_event_unref);
+  self->policies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+  self->undo_stack = g_ptr_array_new_with_free_func (undo_group_free);
+  self->redo_stack = g_ptr_array_new_with_free_func (undo_group_free);
+}
+
+/**
+ * tandem_note_new:
+ * @peer_id: this replica's id; never reuse one with a restored history
+ *
+ * Returns: (transfer full): an empty note
+ */
+TandemNote *
+tandem_note_new (guint64 peer_id)
+{
+  return g_object_new (TANDEM_TYPE_NOTE, "peer-id", peer_id, NULL);
+}
+
+guint64
+tandem_note_get_peer_id (TandemNote *self)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), 0);
+  return self->peer_id;
+}
+
+char *
+tandem_note_dup_text (TandemNote *self)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  return tandem_gap_buffer_dup_utf8 (self->doc, 0, tandem_gap_buffer_get_length (self->doc));
+}
+
+guint
+tandem_note_get_length (TandemNote *self)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), 0);
+  return tandem_gap_buffer_get_length (self->doc);
+}
+
+gunichar
+tandem_note_get_char (TandemNote *self,
+                      guint       pos)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), 0);
+  g_return_val_if_fail (pos < tandem_gap_buffer_get_length (self->doc), 0);
+  return tandem_gap_buffer_get_char (self->doc, pos);
+}
+
+const TandemVersionVector *
+tandem_note_get_version (TandemNote *self)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  return tandem_event_graph_get_version (self->graph);
+}
+
+guint
+tandem_note_get_n_events (TandemNote *self)
+{
+  return tandem_event_graph_get_length (self->graph);
+}
+
+guint
+tandem_note_get_n_runs (TandemNote *self)
+{
+  return tandem_op_log_get_n_runs (self->ops);
+}
+
+gsize
+tandem_note_get_memory_size (TandemNote *self)
+{
+  return sizeof *self +
+         tandem_event_graph_get_memory_size (self->graph) +
+         tandem_op_log_get_memory_size (self->ops) +
+         tandem_gap_buffer_get_memory_size (self->doc);
+}
+
+/* ---- applying events -------------------------------------------------- */
+
+typedef struct
+{
+  TandemNote *note;
+  gboolean notify;
+} ApplyData;
+
+static void
+apply_to_doc (TandemOpKind  kind,
+              guint32       pos,
+              guint32       len,
+              const char   *text,
+              gsize         n_bytes,
+              gpointer      user_data)
+{
+  ApplyData *data = user_data;
+  TandemNote *self = data->note;
+
+  if (kind == TANDEM_OP_INSERT)
+    {
+      tandem_gap_buffer_insert (self->doc, pos, text, len);
+      if (data->notify)
+        {
+          g_autofree char *copy = g_strndup (text, n_bytes);
+
+          g_signal_emit (self, signals[TEXT_INSERTED], 0, pos, copy, len);
+        }
+    }
+  else
+    {
+      tandem_gap_buffer_delete (self->doc, pos, len);
+      if (data->notify)
+        g_signal_emit (self, signals[TEXT_DELETED], 0, pos, len);
+    }
+}
+
+static gboolean
+parents_to_lvs (TandemNote        *self,
+                const TandemEvent *event,
+                guint32           *lvs)
+{
+  for (guint i = 0; i < event->n_parents; i++)
+    {
+      lvs[i] = tandem_event_graph_find (self->graph, &event->parents[i]);
+      if (lvs[i] == TANDEM_LV_NONE)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parents_known (TandemNote        *self,
+               const TandemEvent *event)
+{
+  const TandemVersionVector *vv = tandem_event_graph_get_version (self->graph);
+
+  for (guint i = 0; i < event->n_parents; i++)
+    if (!tandem_version_vector_contains (vv, &event->parents[i]))
+      return FALSE;
+  return tandem_version_vector_get (vv, event->peer) >= event->seq;
+}
+
+/* A peer makes each event on a version holding its previous one; otherwise
+ * version vectors would stop describing sets of events. */
+static gboolean
+check_own_chain (TandemNote        *self,
+                 const TandemEvent *event,
+                 const guint32     *lvs,
+                 GError           **error)
+{
+  TandemEventId previous = { event->peer, event->seq - 1 };
+  guint32 previous_lv;
+
+  if (event->seq == 0)
+    return TRUE;
+  previous_lv = tandem_event_graph_find (self->graph, &previous);
+  for (guint i = 0; i < event->n_parents; i++)
+    if (lvs[i] == previous_lv || tandem_event_graph_is_ancestor (self->graph, previous_lv, lvs[i]))
+      return TRUE;
+  g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
+               "Event %" G_GINT64_MODIFIER "x:%" G_GUINT64_FORMAT " was not made after its peer's "
+               "previous event", event->peer, event->seq);
+  return FALSE;
+}
+
+static gboolean
+integrate_field (TandemNote     *self,
+                 TandemEvent    *event,
+                 const guint32  *lvs,
+                 gboolean        fast,
+                 GError        **error)
+{
+  g_autoptr(TandemVersionVector) clock = NULL;
+  guint32 lv = tandem_event_graph_get_length (self->graph);
+  const TandemVersionVector *vv = tandem_event_graph_get_version (self->graph);
+
+  for (guint i = 0; i < event->n_observed; i++)
+    if (!tandem_version_vector_contains (vv, &event->observed[i]))
+      {
+        g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_FIELD,
+                     "Set remove %" G_GINT64_MODIFIER "x:%" G_GUINT64_FORMAT " names an add it cannot have seen",
+                     event->peer, event->seq);
+        return FALSE;
+      }
+
+  clock = fast ? tandem_version_vector_copy (vv)
+               : tandem_event_graph_version_at (self->graph, lvs, event->n_parents);
+  tandem_version_vector_set (clock, event->peer, event->seq + 1);
+
+  if (fast)
+    {
+      tandem_event_graph_add (self->graph, event->peer, event->seq, 1, lvs, event->n_parents);
+      tandem_op_log_append (self->ops, TANDEM_OP_FIELD, 0, 1, NULL, 0,
+                            tandem_gap_buffer_get_length (self->doc), FALSE);
+    }
+  else
+    {
+      g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint32));
+      const guint32 *frontier;
+      guint n_frontier;
+      ApplyData data = { self, TRUE };
+      gboolean ok;
+
+      frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
+      g_array_append_vals (old, frontier, n_frontier);
+      tandem_event_graph_add (self->graph, event->peer, event->seq, 1, lvs, event->n_parents);
+      tandem_op_log_append (self->ops, TANDEM_OP_FIELD, 0, 1, NULL, 0, 0, FALSE);
+      /* learns the text length at the write's parents; emits nothing */
+      ok = tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, lv,
+                              apply_to_doc, &data, NULL, NULL);
+      g_assert (ok);
+    }
+
+  g_hash_table_insert (self->field_events, GUINT_TO_POINTER (lv), tandem_event_ref (event));
+  tandem_field_table_apply (self->fields, event, clock);
+  self->lamport = MAX (self->lamport, event->lamport);
+  g_signal_emit (self, signals[FIELD_CHANGED], 0, event->field);
+  return TRUE;
+}
+
+static gboolean
+check_position (TandemOpKind   kind,
+                guint32        pos,
+                guint32        len,
+                guint32        length,
+                GError       **error)
+{
+  gboolean ok;
+
+  if (kind == TANDEM_OP_INSERT)
+    ok = pos <= length;
+  else if (kind == TANDEM_OP_DELETE_FORWARD)
+    ok = (guint64) pos + len <= length;
+  else
+    ok = pos < length && pos + 1 >= len;
+  if (!ok)
+    g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_POSITION,
+                 "Position %u with %u code points is outside the text of %u", pos, len, length);
+  return ok;
+}
+
+/* Adds a validated event whose parents are all known. */
+static gboolean
+integrate (TandemNote   *self,
+           TandemEvent  *event,
+           gboolean      notify,
+           GError      **error)
+{
+  guint32 stack_lvs[8];
+  g_autofree guint32 *heap_lvs = NULL;
+  guint32 *lvs = event->n_parents <= G_N_ELEMENTS (stack_lvs) ? stack_lvs
+               : (heap_lvs = g_new (guint32, event->n_parents));
+  guint32 length = tandem_event_graph_get_length (self->graph);
+  gboolean fast, follows;
+  gsize n_bytes = event->text ? strlen (event->text) : 0;
+
+  if (!parents_to_lvs (self, event, lvs))
+    g_assert_not_reached ();
+  if (!check_own_chain (self, event, lvs, error))
+    return FALSE;
+
+  fast = tandem_event_graph_frontier_equals (self->graph, lvs, event->n_parents);
+  if (event->kind == TANDEM_OP_FIELD)
+    return integrate_field (self, event, lvs, fast, error);
+
+  follows = event->n_parents == 1 && length > 0 && lvs[0] == length - 1;
+  if (fast)
+    {
+      guint32 doc_length = tandem_gap_buffer_get_length (self->doc);
+      ApplyData data = { self, notify };
+
+      if (!check_position (event->kind, event->pos, event->len, doc_length, error))
+        return FALSE;
+      tandem_event_graph_add (self->graph, event->peer, event->seq, event->len, lvs, event->n_parents);
+      tandem_op_log_append (self->ops, event->kind, event->pos, event->len,
+                            event->text, n_bytes, doc_length, follows);
+      if (event->kind == TANDEM_OP_INSERT)
+        apply_to_doc (TANDEM_OP_INSERT, event->pos, event->len, event->text, n_bytes, &data);
+      else if (event->kind == TANDEM_OP_DELETE_FORWARD)
+        apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos, event->len, NULL, 0, &data);
+      else
+        apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos + 1 - event->len, event->len, NULL, 0, &data);
+    }
+  else
+    {
+      g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint32));
+      const guint32 *frontier;
+      guint n_frontier;
+      ApplyData data = { self, notify };
+
+      frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
+      g_array_append_vals (old, frontier, n_frontier);
+      tandem_event_graph_add (self->graph, event->peer, event->seq, event->len, lvs, event->n_parents);
+      tandem_op_log_append (self->ops, event->kind, event->pos, event->len,
+                            event->text, n_bytes, 0, follows);
+      if (!tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, length,
+                              apply_to_doc, &data, NULL, error))
+        {
+          tandem_event_graph_truncate (self->graph, length);
+          tandem_op_log_truncate (self->ops, length);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+drain_pending (TandemNote *self)
+{
+  gboolean progress = TRUE;
+
+  while (progress)
+    {
+      progress = FALSE;
+      for (guint i = 0; i < self->pending->len;)
+        {
+          TandemEvent *event = g_ptr_array_index (self->pending, i);
+          guint64 known = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), event->peer);
+          g_autoptr(TandemEvent) ready = NULL;
+          g_autoptr(GError) error = NULL;
+
+          if (event->seq + event->len <= known)
+            {
+              g_ptr_array_remove_index (self->pending, i);
+              continue;
+            }
+          if (!parents_known (self, event) && event->seq >= known)
+            {
+              i++;
+              continue;
+            }
+          if (event->seq < known)
+            {
+              /* its unknown tail starts right after what we have */
+              ready = tandem_event_slice (event, known - event->seq, event->seq + event->len - known);
+            }
+          else
+            ready = tandem_event_ref (event);
+          g_ptr_array_remove_index (self->pending, i);
+          progress = TRUE;
+          if (!integrate (self, ready, TRUE, &error))
+            g_signal_emit (self, signals[EVENT_REJECTED], 0, ready, error);
+        }
+    }
+}
+
+static gboolean
+is_pending (TandemNote        *self,
+            const TandemEvent *event)
+{
+  for (guint i = 0; i < self->pending->len; i++)
+    {
+      TandemEvent *p = g_ptr_array_index (self->pending, i);
+
+      if (p->peer == event->peer && p->seq == event->seq && p->len == event->len)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * tandem_note_receive:
+ * @event: a run from another peer (or from this peer's own past)
+ *
+ * Integrates @event: a duplicate changes nothing, a run whose parents are
+ * missing waits in the causal buffer, anything else is validated and
+ * applied; events it was holding up follow. An invalid event changes
+ * nothing and is reported in @error.
+ *
+ * Returns: %FALSE if @event was rejected
+ */
+gboolean
+tandem_note_receive (TandemNote   *self,
+                     TandemEvent  *event,
+                     GError      **error)
+{
+  guint64 known;
+  g_autoptr(TandemEvent) trimmed = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), FALSE);
+  g_return_val_if_fail (event != NULL, FALSE);
+
+  if (!tandem_event_validate (event, error))
+    return FALSE;
+
+  known = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), event->peer);
+  if (event->seq + event->len <= known)
+    return TRUE;
+
+  if (event->seq > known || !parents_known (self, event))
+    {
+      if (!is_pending (self, event))
+        g_ptr_array_add (self->pending, tandem_event_ref (event));
+      return TRUE;
+    }
+
+  if (event->seq < known)
+    trimmed = tandem_event_slice (event, known - event->seq, event->seq + event->len - known);
+  else
+    trimmed = tandem_event_ref (event);
+  if (!integrate (self, trimmed, TRUE, error))
+    return FALSE;
+  drain_pending (self);
+  return TRUE;
+}
+
+guint
+tandem_note_get_n_pending (TandemNote *self)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), 0);
+  return self->pending->len;
+}
+
+/**
+ * tandem_note_dup_pending:
+ *
+ * Returns: (transfer container) (element-type TandemEvent): the runs
+ *   waiting for their parents
+ */
+GPtrArray *
+tandem_note_dup_pending (TandemNote *self)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  for (guint i = 0; i < self->pending->len; i++)
+    g_ptr_array_add (out, tandem_event_ref (g_ptr_array_index (self->pending, i)));
+  return out;
+}
+
+static TandemEventId *
+frontier_ids (TandemNote *self,
+              guint      *n)
+{
+  const guint32 *frontier = tandem_event_graph_get_frontier (self->graph, n);
+  TandemEventId *ids = g_new (TandemEventId, MAX (*n, 1));
+
+  for (guint i = 0; i < *n; i++)
+    ids[i] = tandem_event_graph_get_id (self->graph, frontier[i]);
+  return ids;
+}
+
+/**
+ * tandem_note_dup_frontier:
+ *
+ * Returns: (transfer full) (element-type TandemEventId): the ids of the
+ *   current version's heads
+ */
+GPtrArray *
+tandem_note_dup_frontier (TandemNote *self)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  guint n;
+  g_autofree TandemEventId *ids = frontier_ids (self, &n);
+
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (out, g_memdup2 (&ids[i], sizeof (TandemEventId)));
+  return out;
+}
+
+/**
+ * tandem_note_dup_events_since:
+ * @known: (nullable): what the other side has; %NULL for everything
+ *
+ * Returns: (transfer container) (element-type TandemEvent): the runs the
+ *   other side lacks, in this peer's log order, which is causal
+ */
+GPtrArray *
+tandem_note_dup_events_since (TandemNote                *self,
+                              const TandemVersionVector *known)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+  guint n_runs = tandem_op_log_get_n_runs (self->ops);
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+
+  for (guint r = 0; r < n_runs; r++)
+    {
+      const TandemOpRun *run = tandem_op_log_get_run (self->ops, r);
+      guint32 lv = run->lv;
+
+      while (lv < run->lv + run->len)
+        {
+          TandemEventId id = tandem_event_graph_get_id (self->graph, lv);
+          guint32 end = MIN (run->lv + run->len, tandem_event_graph_get_run_end (self->graph, lv));
+          guint64 have = known ? tandem_version_vector_get (known, id.peer) : 0;
+          guint32 start = lv;
+          guint32 run_start;
+          guint n_parents;
+          const guint32 *parents;
+          g_autofree TandemEventId *parent_ids = NULL;
+          TandemEvent *event;
+          guint32 offset, pos;
+          g_autofree char *text = NULL;
+
+          if (have > id.seq)
+            start = (guint32) MIN ((guint64) end, lv + (have - id.seq));
+          if (start >= end)
+            {
+              lv = end;
+              continue;
+            }
+
+          if (run->kind == TANDEM_OP_FIELD)
+            {
+              g_ptr_array_add (out, tandem_event_ref (g_hash_table_lookup (self->field_events,
+                                                                           GUINT_TO_POINTER (start))));
+              lv = end;
+              continue;
+            }
+
+          parents = tandem_event_graph_get_parents (self->graph, start, &n_parents, &run_start);
+          if (run_start != start)
+            {
+              parent_ids = g_new (TandemEventId, 1);
+              parent_ids[0] = tandem_event_graph_get_id (self->graph, start - 1);
+              n_parents = 1;
+            }
+          else
+            {
+              parent_ids = g_new (TandemEventId, MAX (n_parents, 1));
+              for (guint i = 0; i < n_parents; i++)
+                parent_ids[i] = tandem_event_graph_get_id (self->graph, parents[i]);
+            }
+
+          offset = start - run->lv;
+          pos = run->pos;
+          if (run->kind == TANDEM_OP_INSERT)
+            {
+              gsize n_bytes;
+              const char *t = tandem_op_log_get_text (self->ops, run, offset, end - start, &n_bytes);
+
+              text = g_strndup (t, n_bytes);
+              pos += offset;
+            }
+          else if (run->kind == TANDEM_OP_DELETE_BACKWARD)
+            pos -= offset;
+
+          id = tandem_event_graph_get_id (self->graph, start);
+          event = tandem_event_new_text (id.peer, id.seq, parent_ids, n_parents,
+                                         run->kind, pos, end - start, text);
+          g_ptr_array_add (out, event);
+          lv = end;
+        }
+    }
+  return out;
+}
+
+/**
+ * tandem_note_dup_text_by_replay:
+ *
+ * Rebuilds the text from the log alone in a fresh note; tests compare it
+ * with the incrementally merged text.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+tandem_note_dup_text_by_replay (TandemNote *self)
+{
+  g_autoptr(TandemNote) fresh = tandem_note_new (self->peer_id);
+  g_autoptr(GPtrArray) events = tandem_note_dup_events_since (self, NULL);
+
+  for (guint i = 0; i < events->len; i++)
+    if (!tandem_note_receive (fresh, g_ptr_array_index (events, i), NULL))
+      return NULL;
+  return tandem_note_dup_text (fresh);
+}
+
+/* ---- local edits -------------------------------------------------------- */
+
+static void
+record_step (TandemNote   *self,
+             TandemEvent  *event,
+             const char   *deleted)
+{
+  guint32 lv = tandem_event_graph_find (self->graph, &(TandemEventId) { event->peer, event->seq });
+  UndoStep step = { lv, event->len, event->kind, event->pos, g_strdup (deleted) };
+  GArray *group = self->recording;
+
+  if (group == NULL)
+    {
+      group = g_array_new (FALSE, FALSE, sizeof (UndoStep));
+      g_array_append_val (group, step);
+      g_ptr_array_add (self->undo_stack, group);
+      if (self->undo_stack->len > UNDO_DEPTH)
+        g_ptr_array_remove_index (self->undo_stack, 0);
+      g_ptr_array_set_size (self->redo_stack, 0);
+    }
+  else
+    g_array_append_val (group, step);
+}
+
+static TandemEvent *
+local_text (TandemNote   *self,
+            TandemOpKind  kind,
+            guint32       pos,
+            guint32       len,
+            const char   *text,
+            const char   *deleted)
+{
+  guint n_parents;
+  g_autofree TandemEventId *parents = frontier_ids (self, &n_parents);
+  guint64 seq = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), self->peer_id);
+  TandemEvent *event = tandem_event_new_text (self->peer_id, seq, parents, n_parents, kind, pos, len, text);
+  g_autoptr(GError) error = NULL;
+
+  if (!integrate (self, event, self->record_mode != RECORD_EDIT, &error))
+    g_error ("A checked local edit failed: %s", error->message);
+  record_step (self, event, deleted);
+  return event;
+}
+
+/**
+ * tandem_note_insert:
+ * @pos: code point offset, at most the length
+ * @text: UTF-8 to insert, not empty
+ *
+ * Returns: (transfer full): the run made, or %NULL with @error set
+ */
+TandemEvent *
+tandem_note_insert (TandemNote  *self,
+                    guint        pos,
+                    const char  *text,
+                    GError     **error)
+{
+  glong len;
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  g_return_val_if_fail (text != NULL, NULL);
+
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
+                   "The inserted text is not valid UTF-8");
+      return NULL;
+    }
+  len = g_utf8_strlen (text, -1);
+  if (len == 0 || len > TANDEM_EVENT_MAX_LEN)
+    {
+      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
+                   "An insert needs 1 to %u code points, not %ld", TANDEM_EVENT_MAX_LEN, len);
+      return NULL;
+    }
+  if (!check_position (TANDEM_OP_INSERT, pos, len, tandem_gap_buffer_get_length (self->doc), error))
+    return NULL;
+  return local_text (self, TANDEM_OP_INSERT, pos, len, text, NULL);
+}
+
+/**
+ * tandem_note_delete:
+ * @pos: code point offset of the first character to delete
+ * @len: how many, at least 1
+ *
+ * Returns: (transfer full): the run made, or %NULL with @error set
+ */
+TandemEvent *
+tandem_note_delete (TandemNote  *self,
+                    guint        pos,
+                    guint        len,
+                    GError     **error)
+{
+  g_autofree char *deleted = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+
+  if (len == 0 || len > TANDEM_EVENT_MAX_LEN)
+    {
+      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
+                   "A delete needs 1 to %u code points, not %u", TANDEM_EVENT_MAX_LEN, len);
+      return NULL;
+    }
+  if (!check_position (TANDEM_OP_DELETE_FORWARD, pos, len, tandem_gap_buffer_get_length (self->doc), error))
+    return NULL;
+  deleted = tandem_gap_buffer_dup_utf8 (self->doc, pos, len);
+  return local_text (self, TANDEM_OP_DELETE_FORWARD, pos, len, NULL, deleted);
+}
+
+static TandemEvent *
+local_field (TandemNote     *self,
+             const char     *field,
+             TandemFieldOp   op,
+             GVariant       *value,
+             GArray         *observed,
+             GError        **error)
+{
+  guint n_parents;
+  g_autofree TandemEventId *parents = frontier_ids (self, &n_parents);
+  guint64 seq = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), self->peer_id);
+  g_autoptr(TandemEvent) event = NULL;
+
+  event = tandem_event_new_field (self->peer_id, seq, parents, n_parents, field, op, value,
+                                  self->lamport + 1,
+                                  observed ? (TandemEventId *) observed->data : NULL,
+                                  observed ? observed->len : 0);
+  if (!tandem_event_validate (event, error) || !integrate (self, event, TRUE, error))
+    return NULL;
+  return g_steal_pointer (&event);
+}
+
+static gboolean
+check_policy (TandemNote  *self,
+              const char  *field,
+              gboolean     want_set,
+              GError     **error)
+{
+  gboolean is_set = tandem_note_get_field_policy (self, field) == TANDEM_FIELD_POLICY_SET;
+
+  if (is_set != want_set)
+    {
+      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_FIELD,
+                   is_set ? "Field “%s” is a set: add or remove elements instead"
+                          : "Field “%s” holds one value: set it instead", field);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * tandem_note_set_field:
+ * @value: (nullable): a string, int64 or boolean #GVariant; %NULL unsets
+ *
+ * Writes a register field (policy lww or manual). The write's clock covers
+ * everything this peer has seen, so it settles a manual conflict.
+ *
+ * Returns: (transfer full): the write, or %NULL with @error set
+ */
+TandemEvent *
+tandem_note_set_field (TandemNote  *self,
+                       const char  *field,
+                       GVariant    *value,
+                       GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+
+  if (!check_policy (self, field, FALSE, error))
+    return NULL;
+  return local_field (self, field, TANDEM_FIELD_OP_SET, value, NULL, error);
+}
+
+TandemEvent *
+tandem_note_add_to_set (TandemNote  *self,
+                        const char  *field,
+                        const char  *elem,
+                        GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+
+  if (!check_policy (self, field, TRUE, error))
+    return NULL;
+  return local_field (self, field, TANDEM_FIELD_OP_ADD, g_variant_new_string (elem), NULL, error);
+}
+
+/* Removes @elem as far as this peer has seen it added; a concurrent add
+ * elsewhere survives (add wins). */
+TandemEvent *
+tandem_note_remove_from_set (TandemNote  *self,
+                             const char  *field,
+                             const char  *elem,
+                             GError     **error)
+{
+  g_autoptr(GArray) observed = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+
+  if (!check_policy (self, field, TRUE, error))
+    return NULL;
+  observed = tandem_field_table_dup_adds (self->fields, field, elem);
+  return local_field (self, field, TANDEM_FIELD_OP_REMOVE, g_variant_new_string (elem), observed, error);
+}
+
+void
+tandem_note_set_field_policy (TandemNote        *self,
+                              const char        *field,
+                              TandemFieldPolicy  policy)
+{
+  g_return_if_fail (TANDEM_IS_NOTE (self));
+  g_hash_table_insert (self->policies, g_strdup (field), GUINT_TO_POINTER (policy));
+}
+
+TandemFieldPolicy
+tandem_note_get_field_policy (TandemNote *self,
+                              const char *field)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), TANDEM_FIELD_POLICY_LWW);
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->policies, field));
+}
+
+/**
+ * tandem_note_dup_field:
+ *
+ * The lww read of a register field.
+ *
+ * Returns: (transfer full) (nullable): the winning value, or %NULL when the
+ *   field is unset or was never written
+ */
+GVariant *
+tandem_note_dup_field (TandemNote *self,
+                       const char *field)
+{
+  const TandemFieldWrite *w;
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  w = tandem_field_table_get_winner (self->fields, field);
+  return w && w->value ? g_variant_ref (w->value) : NULL;
+}
+
+/**
+ * tandem_note_dup_field_values:
+ *
+ * The manual read: more than one value is a conflict to show the user.
+ *
+ * Returns: (transfer full) (element-type GVariant): the distinct live
+ *   values; %NULL elements stand for an unset
+ */
+GPtrArray *
+tandem_note_dup_field_values (TandemNote *self,
+                              const char *field)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  return tandem_field_table_dup_values (self->fields, field);
+}
+
+GPtrArray *
+tandem_note_dup_set (TandemNote *self,
+                     const char *field)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  return tandem_field_table_dup_set (self->fields, field);
+}
+
+TandemFieldTable *
+tandem_note_get_fields (TandemNote *self)
+{
+  return self->fields;
+}
+
+guint64
+tandem_note_get_lamport (TandemNote *self)
+{
+  return self->lamport;
+}
+
+/* ---- undo ----------------------------------------------------------------- */
+
+void
+tandem_note_begin_user_action (TandemNote *self)
+{
+  g_return_if_fail (TANDEM_IS_NOTE (self));
+  if (self->user_action_depth++ == 0 && self->record_mode == RECORD_EDIT)
+    self->recording = g_array_new (FALSE, FALSE, sizeof (UndoStep));
+}
+
+void
+tandem_note_end_user_action (TandemNote *self)
+{
+  g_return_if_fail (TANDEM_IS_NOTE (self));
+  g_return_if_fail (self->user_action_depth > 0);
+  if (--self->user_action_depth > 0 || self->record_mode != RECORD_EDIT)
+    return;
+  if (self->recording->len > 0)
+    {
+      g_ptr_array_add (self->undo_stack, g_steal_pointer (&self->recording));
+      if (self->undo_stack->len > UNDO_DEPTH)
+        g_ptr_array_remove_index (self->undo_stack, 0);
+      g_ptr_array_set_size (self->redo_stack, 0);
+    }
+  g_clear_pointer (&self->recording, undo_group_free);
+}
+
+gboolean
+tandem_note_can_undo (TandemNote *self)
+{
+  return self->undo_stack->len > 0;
+}
+
+gboolean
+tandem_note_can_redo (TandemNote *self)
+{
+  return self->redo_stack->len > 0;
+}
+
+typedef struct
+{
+  TandemOpKind kind;
+  guint32 pos;
+  guint32 len;
+  char *text;
+} CollectedOp;
+
+static void
+collect_op (TandemOpKind  kind,
+            guint32       pos,
+            guint32       len,
+            const char   *text,
+            gsize         n_bytes,
+            gpointer      user_data)
+{
+  CollectedOp op = { kind, pos, len, text ? g_strndup (text, n_bytes) : NULL };
+
+  g_array_append_val ((GArray *) user_data, op);
+}
+
+/* What inverting @step means now: the inverse is made on the version just
+ * after the step, merged in memory against everything since, and dropped.
+ * Text others typed inside an undone insert is not the step's, so it stays;
+ * characters someone else already deleted come out as nothing. */
+static GArray *
+transform_inverse (TandemNote     *self,
+                   const UndoStep *step)
+{
+  GArray *collected = g_array_new (FALSE, FALSE, sizeof (CollectedOp));
+  g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint32));
+  guint32 length = tandem_event_graph_get_length (self->graph);
+  guint32 parent = step->lv + step->len - 1;
+  guint64 seq = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), self->peer_id);
+  const guint32 *frontier;
+  guint n_frontier;
+  g_autoptr(GError) error = NULL;
+
+  frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
+  g_array_append_vals (old, frontier, n_frontier);
+
+  tandem_event_graph_add (self->graph, self->peer_id, seq, step->len, &parent, 1);
+  if (step->kind == TANDEM_OP_INSERT)
+    tandem_op_log_append (self->ops, TANDEM_OP_DELETE_FORWARD, step->pos, step->len, NULL, 0,
+                          0, FALSE);
+  else
+    {
+      guint32 pos = step->kind == TANDEM_OP_DELETE_FORWARD ? step->pos : step->pos + 1 - step->len;
+
+      tandem_op_log_append (self->ops, TANDEM_OP_INSERT, pos, step->len,
+                            step->deleted, strlen (step->deleted), 0, FALSE);
+    }
+  if (!tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, length,
+                          collect_op, collected, NULL, &error))
+    g_error ("Undo could not transform its own edit: %s", error->message);
+  tandem_event_graph_truncate (self->graph, length);
+  tandem_op_log_truncate (self->ops, length);
+  return collected;
+}
+
+static GPtrArray *
+invert_group (TandemNote  *self,
+              GPtrArray   *from,
+              GPtrArray   *to,
+              int          mode,
+              GError     **error)
+{
+  GArray *group;
+  GPtrArray *made = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+
+  if (from->len == 0)
+    {
+      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_NOTHING_TO_UNDO,
+                   mode == RECORD_UNDO ? "Nothing to undo" : "Nothing to redo");
+      g_ptr_array_unref (made);
+      return NULL;
+    }
+  group = g_ptr_array_steal_index (from, from->len - 1);
+
+  self->record_mode = mode;
+  g_clear_pointer (&self->recording, undo_group_free);
+  self->recording = g_array_new (FALSE, FALSE, sizeof (UndoStep));
+  for (guint i = group->len; i > 0; i--)
+    {
+      g_autoptr(GArray) ops = transform_inverse (self, &g_array_index (group, UndoStep, i - 1));
+
+      for (guint j = 0; j < ops->len; j++)
+        {
+          CollectedOp *op = &g_array_index (ops, CollectedOp, j);
+
+          if (op->kind == TANDEM_OP_INSERT)
+            g_ptr_array_add (made, local_text (self, TANDEM_OP_INSERT, op->pos, op->len, op->text, NULL));
+          else
+            {
+              g_autofree char *deleted = tandem_gap_buffer_dup_utf8 (self->doc, op->pos, op->len);
+
+              g_ptr_array_add (made, local_text (self, TANDEM_OP_DELETE_FORWARD, op->pos, op->len,
+                                                 NULL, deleted));
+            }
+          g_free (op->text);
+        }
+    }
+  if (self->recording->len > 0)
+    g_ptr_array_add (to, g_steal_pointer (&self->recording));
+  g_clear_pointer (&self->recording, undo_group_free);
+  self->record_mode = RECORD_EDIT;
+  undo_group_free (group);
+  return made;
+}
+
+/**
+ * tandem_note_undo:
+ *
+ * Inverts this peer's latest undoable action, transformed to the current
+ * version, as new local edits. Other peers' edits are never undone.
+ *
+ * Returns: (transfer container) (element-type TandemEvent): the runs made
+ *   (possibly none, when others already removed everything), or %NULL with
+ *   @error set when there is nothing to undo
+ */
+GPtrArray *
+tandem_note_undo (TandemNote  *self,
+                  GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  g_return_val_if_fail (self->user_action_depth == 0, NULL);
+  return invert_group (self, self->undo_stack, self->redo_stack, RECORD_UNDO, error);
+}
+
+GPtrArray *
+tandem_note_redo (TandemNote  *self,
+                  GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  g_return_val_if_fail (self->user_action_depth == 0, NULL);
+  return invert_group (self, self->redo_stack, self->undo_stack, RECORD_REDO, error);
+}

@@ -1,0 +1,276 @@
+/* tandem-peer.c: the headless Tandem peer and its testing seams
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <stdio.h>
+
+#include "tandem-event-codec.h"
+#include "tandem-note.h"
+#include "tandem-scenario.h"
+#include "tandem-trace.h"
+
+static const char usage[] =
+  "Usage:\n"
+  "  tandem-peer scenario [--shuffle N] [--seed S] FILE.json...\n"
+  "      run multi-peer scenarios and check their expected results\n"
+  "  tandem-peer replay TRACE.json[.gz] [--repeat N]\n"
+  "      replay an editing trace and print one JSON line of measurements\n"
+  "  tandem-peer run\n"
+  "      a headless peer for one note, driven by JSON lines on stdin\n";
+
+static int
+cmd_scenario (int    argc,
+              char **argv)
+{
+  guint shuffle = 0;
+  guint64 seed = 1;
+  gboolean all_ok = TRUE;
+  guint n_files = 0;
+
+  for (int i = 0; i < argc; i++)
+    {
+      if (g_str_equal (argv[i], "--shuffle") && i + 1 < argc)
+        shuffle = g_ascii_strtoull (argv[++i], NULL, 10);
+      else if (g_str_equal (argv[i], "--seed") && i + 1 < argc)
+        seed = g_ascii_strtoull (argv[++i], NULL, 10);
+      else if (g_str_has_prefix (argv[i], "--"))
+        {
+          g_printerr ("Unknown option %s\n%s", argv[i], usage);
+          return 2;
+        }
+      else
+        {
+          g_autoptr(GString) out = g_string_new (NULL);
+
+          all_ok &= tandem_scenario_run_file (argv[i], shuffle, seed, out);
+          fputs (out->str, stdout);
+          fflush (stdout);
+          n_files++;
+        }
+    }
+  if (n_files == 0)
+    {
+      g_printerr ("No scenario files given\n%s", usage);
+      return 2;
+    }
+  return all_ok ? 0 : 1;
+}
+
+static int
+cmd_replay (int    argc,
+            char **argv)
+{
+  const char *path = NULL;
+  guint repeat = 1;
+  TandemTraceResult result;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  for (int i = 0; i < argc; i++)
+    {
+      if (g_str_equal (argv[i], "--repeat") && i + 1 < argc)
+        repeat = MAX (1, g_ascii_strtoull (argv[++i], NULL, 10));
+      else if (path == NULL && !g_str_has_prefix (argv[i], "--"))
+        path = argv[i];
+      else
+        {
+          g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
+          return 2;
+        }
+    }
+  if (path == NULL)
+    {
+      g_printerr ("No trace given\n%s", usage);
+      return 2;
+    }
+  if (!tandem_trace_replay (path, repeat, &result, &error))
+    {
+      g_printerr ("Cannot replay %s: %s\n", path, error->message);
+      return 1;
+    }
+  line = tandem_trace_result_to_json (path, &result);
+  g_print ("%s\n", line);
+  return result.matches_end ? 0 : 1;
+}
+
+static void
+reply (JsonBuilder *b)
+{
+  g_autoptr(JsonNode) node = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  g_print ("%s\n", text);
+  fflush (stdout);
+}
+
+static void
+reply_error (const char *message)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  reply (b);
+}
+
+/* One command per line, one JSON reply per line:
+ *   {"do":"ins","pos":0,"text":"hi"}   {"do":"del","pos":0,"len":1}
+ *   {"do":"set","field":"title","value":"x"}   {"do":"undo"}   {"do":"redo"}
+ *   {"do":"receive","events":[...]}    {"do":"events","since":{...}}
+ *   {"do":"text"}
+ * Edits reply with the events they made, ready for another peer. */
+static int
+cmd_run (int    argc,
+         char **argv)
+{
+  g_autoptr(TandemNote) note = NULL;
+  guint64 peer = g_random_int () | ((guint64) g_random_int () << 32);
+  g_autoptr(GIOChannel) in = g_io_channel_unix_new (0);
+  char *line = NULL;
+  gsize length;
+
+  for (int i = 0; i < argc; i++)
+    if (g_str_equal (argv[i], "--peer") && i + 1 < argc)
+      {
+        if (!tandem_peer_id_from_string (argv[++i], &peer))
+          {
+            g_printerr ("--peer needs 16 lower-case hex digits\n");
+            return 2;
+          }
+      }
+  note = tandem_note_new (peer);
+  tandem_note_set_field_policy (note, "title", TANDEM_FIELD_POLICY_MANUAL);
+  tandem_note_set_field_policy (note, "tags", TANDEM_FIELD_POLICY_SET);
+
+  while (g_io_channel_read_line (in, &line, &length, NULL, NULL) == G_IO_STATUS_NORMAL)
+    {
+      g_autofree char *owned = line;
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      JsonObject *cmd;
+      const char *what;
+      TandemEvent *event = NULL;
+      gboolean ok = TRUE;
+
+      g_strstrip (owned);
+      if (*owned == '\0')
+        continue;
+      if (!json_parser_load_from_data (parser, owned, -1, &error) ||
+          !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        {
+          reply_error (error ? error->message : "a command is a JSON object");
+          continue;
+        }
+      cmd = json_node_get_object (json_parser_get_root (parser));
+      what = json_object_get_string_member_with_default (cmd, "do", "");
+
+      if (g_str_equal (what, "ins"))
+        event = tandem_note_insert (note, json_object_get_int_member_with_default (cmd, "pos", 0),
+                                    json_object_get_string_member_with_default (cmd, "text", ""), &error);
+      else if (g_str_equal (what, "del"))
+        event = tandem_note_delete (note, json_object_get_int_member_with_default (cmd, "pos", 0),
+                                    json_object_get_int_member_with_default (cmd, "len", 0), &error);
+      else if (g_str_equal (what, "set") || g_str_equal (what, "unset"))
+        {
+          const char *value = json_object_get_string_member_with_default (cmd, "value", NULL);
+
+          event = tandem_note_set_field (note, json_object_get_string_member_with_default (cmd, "field", ""),
+                                         value && g_str_equal (what, "set") ? g_variant_new_string (value) : NULL,
+                                         &error);
+        }
+      else if (g_str_equal (what, "undo") || g_str_equal (what, "redo"))
+        {
+          GPtrArray *events = g_str_equal (what, "undo") ? tandem_note_undo (note, &error)
+                                                        : tandem_note_redo (note, &error);
+          if (events != NULL)
+            g_ptr_array_extend_and_steal (made, events);
+          ok = events != NULL;
+        }
+      else if (g_str_equal (what, "receive"))
+        {
+          JsonNode *list = json_object_get_member (cmd, "events");
+          g_autofree char *text = list ? json_to_string (list, FALSE) : g_strdup ("null");
+          g_autoptr(GPtrArray) events = tandem_events_from_string (text, -1, &error);
+
+          for (guint i = 0; events && i < events->len && ok; i++)
+            ok = tandem_note_receive (note, g_ptr_array_index (events, i), &error);
+          ok &= events != NULL;
+        }
+      else if (g_str_equal (what, "events"))
+        {
+          JsonNode *since = json_object_get_member (cmd, "since");
+          g_autoptr(TandemVersionVector) vv = since ? tandem_version_vector_from_json (since, &error) : NULL;
+          g_autoptr(GPtrArray) events = NULL;
+
+          if (since == NULL || vv != NULL)
+            {
+              events = tandem_note_dup_events_since (note, vv);
+              g_ptr_array_extend_and_steal (made, g_steal_pointer (&events));
+            }
+          else
+            ok = FALSE;
+        }
+      else if (!g_str_equal (what, "text"))
+        {
+          reply_error ("unknown command; see tandem-peer --help");
+          continue;
+        }
+
+      if (event != NULL)
+        g_ptr_array_add (made, event);
+      else if (error != NULL)
+        ok = FALSE;
+      if (!ok)
+        {
+          reply_error (error ? error->message : "failed");
+          continue;
+        }
+
+      {
+        g_autofree char *text = tandem_note_dup_text (note);
+
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "text");
+        json_builder_add_string_value (b, text);
+        json_builder_set_member_name (b, "events");
+        json_builder_begin_array (b);
+        for (guint i = 0; i < made->len; i++)
+          json_builder_add_value (b, tandem_event_to_json (g_ptr_array_index (made, i)));
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "version");
+        json_builder_add_value (b, tandem_version_vector_to_json (tandem_note_get_version (note)));
+        json_builder_end_object (b);
+        reply (b);
+      }
+    }
+  return 0;
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  setlocale (LC_ALL, "");
+
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    {
+      fputs (usage, argc < 2 ? stderr : stdout);
+      return argc < 2 ? 2 : 0;
+    }
+  if (g_str_equal (argv[1], "scenario"))
+    return cmd_scenario (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "replay"))
+    return cmd_replay (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "run"))
+    return cmd_run (argc - 2, argv + 2);
+  g_printerr ("Unknown command %s\n%s", argv[1], usage);
+  return 2;
+}

@@ -1,0 +1,382 @@
+/* tandem-trace.c: replaying recorded editing traces through the engine
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Two formats (see the traces' README): a sequential trace is replayed as
+ * local edits of one peer; a concurrent trace is turned into every agent's
+ * event runs first, then merged into one fresh peer. Only the replay is
+ * timed, after the file is parsed and the runs are built.
+ */
+#include "tandem-trace.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "tandem-event.h"
+#include "tandem-note.h"
+
+typedef struct
+{
+  guint32 pos;
+  guint32 del;
+  char *text;        /* NULL when nothing is inserted */
+} Patch;
+
+static void
+patch_clear (gpointer data)
+{
+  g_free (((Patch *) data)->text);
+}
+
+static gint64
+current_rss_kb (void)
+{
+  g_autofree char *statm = NULL;
+  long pages = 0, resident = 0;
+
+  if (!g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL) ||
+      sscanf (statm, "%ld %ld", &pages, &resident) != 2)
+    return 0;
+  return resident * (sysconf (_SC_PAGESIZE) / 1024);
+}
+
+static gint64
+peak_rss_kb (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+static JsonParser *
+load_json (const char  *path,
+           GError     **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_commandline_arg (path);
+  g_autoptr(GInputStream) raw = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+
+  raw = G_INPUT_STREAM (g_file_read (file, NULL, error));
+  if (raw == NULL)
+    return NULL;
+  if (g_str_has_suffix (path, ".gz"))
+    {
+      g_autoptr(GZlibDecompressor) gunzip = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+
+      stream = g_converter_input_stream_new (raw, G_CONVERTER (gunzip));
+    }
+  else
+    stream = g_object_ref (raw);
+  if (!json_parser_load_from_stream (parser, stream, NULL, error))
+    return NULL;
+  return g_steal_pointer (&parser);
+}
+
+static gboolean
+read_patches (JsonArray  *patches,
+              GArray     *out,
+              GError    **error)
+{
+  for (guint i = 0; i < json_array_get_length (patches); i++)
+    {
+      JsonArray *p = json_array_get_array_element (patches, i);
+      Patch patch = { 0 };
+      const char *text;
+
+      if (p == NULL || json_array_get_length (p) != 3)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Patch %u is not [pos, del, text]", i);
+          return FALSE;
+        }
+      patch.pos = json_array_get_int_element (p, 0);
+      patch.del = json_array_get_int_element (p, 1);
+      text = json_array_get_string_element (p, 2);
+      patch.text = text && *text ? g_strdup (text) : NULL;
+      g_array_append_val (out, patch);
+    }
+  return TRUE;
+}
+
+static gboolean
+replay_sequential (JsonObject         *root,
+                   guint               repeat,
+                   TandemTraceResult  *result,
+                   GString            *expected,
+                   GError            **error)
+{
+  g_autoptr(GArray) patches = g_array_new (FALSE, FALSE, sizeof (Patch));
+  JsonArray *txns = json_object_get_array_member (root, "txns");
+  g_autoptr(TandemNote) note = NULL;
+  g_autofree char *text = NULL;
+  gint64 rss_before;
+  gint64 start;
+
+  g_array_set_clear_func (patches, patch_clear);
+  for (guint i = 0; i < json_array_get_length (txns); i++)
+    {
+      JsonObject *txn = json_array_get_object_element (txns, i);
+
+      if (!read_patches (json_object_get_array_member (txn, "patches"), patches, error))
+        return FALSE;
+    }
+
+  rss_before = current_rss_kb ();
+  start = g_get_monotonic_time ();
+  note = tandem_note_new (1);
+  for (guint r = 0; r < repeat; r++)
+    for (guint i = 0; i < patches->len; i++)
+      {
+        const Patch *p = &g_array_index (patches, Patch, i);
+
+        if (p->del > 0)
+          {
+            TandemEvent *e = tandem_note_delete (note, p->pos, p->del, error);
+
+            if (e == NULL)
+              return FALSE;
+            tandem_event_unref (e);
+          }
+        if (p->text != NULL)
+          {
+            TandemEvent *e = tandem_note_insert (note, p->pos, p->text, error);
+
+            if (e == NULL)
+              return FALSE;
+            tandem_event_unref (e);
+          }
+      }
+  result->replay_ms = (g_get_monotonic_time () - start) / 1000.0;
+  result->rss_growth_kb = current_rss_kb () - rss_before;
+
+  text = tandem_note_dup_text (note);
+  result->events = tandem_note_get_n_events (note);
+  result->runs = tandem_note_get_n_runs (note);
+  result->final_length = tandem_note_get_length (note);
+  result->matches_end = g_str_equal (text, expected->str);
+  result->engine_bytes = tandem_note_get_memory_size (note);
+  return TRUE;
+}
+
+typedef struct
+{
+  guint64 peer;
+  guint64 seq_end;          /* one past the txn's last event; its seq start is seq_end - n */
+  guint64 n_events;
+  GArray *heads;            /* TandemEventId: what a child of this txn has as parents */
+} TxnInfo;
+
+static void
+txn_info_clear (gpointer data)
+{
+  g_clear_pointer (&((TxnInfo *) data)->heads, g_array_unref);
+}
+
+/* Turns a concurrent trace into event runs: agent i is peer i + 1, so the
+ * lower agent goes left on ties, as the traces' own tools order them. */
+static gboolean
+build_concurrent (JsonObject  *root,
+                  guint        repeat,
+                  GPtrArray   *events,
+                  GError     **error)
+{
+  JsonArray *txns = json_object_get_array_member (root, "txns");
+  guint n_txns = json_array_get_length (txns);
+  guint n_agents = json_object_get_int_member (root, "numAgents");
+  g_autofree guint64 *next_seq = g_new0 (guint64, n_agents);
+  g_autoptr(GArray) info = g_array_sized_new (FALSE, TRUE, sizeof (TxnInfo), n_txns * repeat);
+  g_autoptr(GArray) patches = g_array_new (FALSE, FALSE, sizeof (Patch));
+
+  g_array_set_clear_func (info, txn_info_clear);
+  g_array_set_clear_func (patches, patch_clear);
+  g_array_set_size (info, n_txns * repeat);
+
+  for (guint copy = 0; copy < repeat; copy++)
+    for (guint t = 0; t < n_txns; t++)
+      {
+        JsonObject *txn = json_array_get_object_element (txns, t);
+        JsonArray *parents = json_object_get_array_member (txn, "parents");
+        guint agent = json_object_get_int_member (txn, "agent");
+        TxnInfo *me = &g_array_index (info, TxnInfo, copy * n_txns + t);
+        g_autoptr(GArray) heads = g_array_new (FALSE, FALSE, sizeof (TandemEventId));
+
+        if (agent >= n_agents)
+          {
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Txn %u has agent %u of %u", t, agent, n_agents);
+            return FALSE;
+          }
+        /* copy k's roots continue from copy k-1's last txn */
+        if (json_array_get_length (parents) == 0 && copy > 0)
+          {
+            TxnInfo *last = &g_array_index (info, TxnInfo, copy * n_txns - 1);
+            g_array_append_vals (heads, last->heads->data, last->heads->len);
+          }
+        for (guint i = 0; i < json_array_get_length (parents); i++)
+          {
+            guint p = json_array_get_int_element (parents, i);
+            TxnInfo *parent;
+
+            if (p >= t)
+              {
+                g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Txn %u has a later parent %u", t, p);
+                return FALSE;
+              }
+            parent = &g_array_index (info, TxnInfo, copy * n_txns + p);
+            g_array_append_vals (heads, parent->heads->data, parent->heads->len);
+          }
+        /* two parents can share heads once a txn without patches passes them on */
+        for (guint i = 0; i < heads->len; i++)
+          for (guint j = heads->len - 1; j > i; j--)
+            if (tandem_event_id_compare (&g_array_index (heads, TandemEventId, i),
+                                         &g_array_index (heads, TandemEventId, j)) == 0)
+              g_array_remove_index (heads, j);
+
+        g_array_set_size (patches, 0);
+        if (!read_patches (json_object_get_array_member (txn, "patches"), patches, error))
+          return FALSE;
+        for (guint i = 0; i < patches->len; i++)
+          {
+            const Patch *p = &g_array_index (patches, Patch, i);
+
+            if (p->del > 0)
+              {
+                g_ptr_array_add (events, tandem_event_new_text (agent + 1, next_seq[agent],
+                                                                (TandemEventId *) heads->data, heads->len,
+                                                                TANDEM_OP_DELETE_FORWARD, p->pos, p->del, NULL));
+                next_seq[agent] += p->del;
+                g_array_set_size (heads, 1);
+                g_array_index (heads, TandemEventId, 0) = (TandemEventId) { agent + 1, next_seq[agent] - 1 };
+              }
+            if (p->text != NULL)
+              {
+                guint32 n = g_utf8_strlen (p->text, -1);
+
+                g_ptr_array_add (events, tandem_event_new_text (agent + 1, next_seq[agent],
+                                                                (TandemEventId *) heads->data, heads->len,
+                                                                TANDEM_OP_INSERT, p->pos, n, p->text));
+                next_seq[agent] += n;
+                g_array_set_size (heads, 1);
+                g_array_index (heads, TandemEventId, 0) = (TandemEventId) { agent + 1, next_seq[agent] - 1 };
+              }
+          }
+        me->heads = g_steal_pointer (&heads);
+      }
+  return TRUE;
+}
+
+static gboolean
+replay_concurrent (JsonObject         *root,
+                   guint               repeat,
+                   TandemTraceResult  *result,
+                   GString            *expected,
+                   GError            **error)
+{
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+  g_autoptr(TandemNote) note = NULL;
+  g_autofree char *text = NULL;
+  gint64 rss_before, start;
+
+  if (!build_concurrent (root, repeat, events, error))
+    return FALSE;
+
+  rss_before = current_rss_kb ();
+  start = g_get_monotonic_time ();
+  note = tandem_note_new (G_MAXUINT64);
+  for (guint i = 0; i < events->len; i++)
+    if (!tandem_note_receive (note, g_ptr_array_index (events, i), error))
+      {
+        g_prefix_error (error, "Run %u: ", i);
+        return FALSE;
+      }
+  result->replay_ms = (g_get_monotonic_time () - start) / 1000.0;
+  result->rss_growth_kb = current_rss_kb () - rss_before;
+
+  text = tandem_note_dup_text (note);
+  result->events = tandem_note_get_n_events (note);
+  result->runs = tandem_note_get_n_runs (note);
+  result->final_length = tandem_note_get_length (note);
+  result->matches_end = g_str_equal (text, expected->str);
+  result->engine_bytes = tandem_note_get_memory_size (note);
+  return TRUE;
+}
+
+/**
+ * tandem_trace_replay:
+ * @path: a trace, `.json` or `.json.gz`
+ * @repeat: how many copies to chain, as the Eg-walker paper's S1 and C1 do
+ *
+ * Returns: %TRUE when the trace replayed; @result says whether it matched
+ */
+gboolean
+tandem_trace_replay (const char        *path,
+                     guint              repeat,
+                     TandemTraceResult *result,
+                     GError           **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *root;
+  g_autoptr(GString) expected = g_string_new (NULL);
+  const char *end;
+  const char *kind;
+
+  memset (result, 0, sizeof *result);
+  if (!(parser = load_json (path, error)))
+    return FALSE;
+  root = json_node_get_object (json_parser_get_root (parser));
+  if (root == NULL || !json_object_has_member (root, "txns") || !json_object_has_member (root, "endContent"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not an editing trace", path);
+      return FALSE;
+    }
+  end = json_object_get_string_member (root, "endContent");
+  for (guint r = 0; r < repeat; r++)
+    g_string_append (expected, end);
+
+  kind = json_object_get_string_member_with_default (root, "kind", "sequential");
+  if (g_str_equal (kind, "concurrent"))
+    {
+      if (!replay_concurrent (root, repeat, result, expected, error))
+        return FALSE;
+    }
+  else if (!replay_sequential (root, repeat, result, expected, error))
+    return FALSE;
+  result->peak_rss_kb = peak_rss_kb ();
+  return TRUE;
+}
+
+char *
+tandem_trace_result_to_json (const char              *path,
+                             const TandemTraceResult *result)
+{
+  g_autofree char *name = g_path_get_basename (path);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "trace");
+  json_builder_add_string_value (b, name);
+  json_builder_set_member_name (b, "events");
+  json_builder_add_int_value (b, result->events);
+  json_builder_set_member_name (b, "runs");
+  json_builder_add_int_value (b, result->runs);
+  json_builder_set_member_name (b, "final_length");
+  json_builder_add_int_value (b, result->final_length);
+  json_builder_set_member_name (b, "matches_end");
+  json_builder_add_boolean_value (b, result->matches_end);
+  json_builder_set_member_name (b, "replay_ms");
+  json_builder_add_double_value (b, result->replay_ms);
+  json_builder_set_member_name (b, "peak_rss_kb");
+  json_builder_add_int_value (b, result->peak_rss_kb);
+  json_builder_set_member_name (b, "rss_growth_kb");
+  json_builder_add_int_value (b, result->rss_growth_kb);
+  json_builder_set_member_name (b, "engine_bytes");
+  json_builder_add_int_value (b, result->engine_bytes);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
