@@ -60,6 +60,9 @@ GPtrArray    *tandem_note_redo                (TandemNote  *self,
 gboolean      tandem_note_receive             (TandemNote   *self,
                                                TandemEvent  *event,
                                                GError      **error);
+gboolean      tandem_note_receive_many        (TandemNote   *self,
+                                               GPtrArray    *events,
+                                               GPtrArray   **errors);
 const TandemVersionVector *
               tandem_note_get_version         (TandemNote *self);
 GPtrArray    *tandem_note_dup_events_since    (TandemNote                *self,

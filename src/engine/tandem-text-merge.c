@@ -72,6 +72,7 @@ typedef struct
   TandemOpLog *ops;
   Item *root;
   GPtrArray *chunks;
+  guint chunk;                /* the chunk being filled */
   guint chunk_used;
   guint32 rng;
   guint32 first_lv;           /* the first lv replayed */
@@ -131,12 +132,14 @@ item_new (MergeContext *ctx)
 {
   Item *item;
 
-  if (ctx->chunks->len == 0 || ctx->chunk_used == ITEMS_PER_CHUNK)
+  if (ctx->chunk_used == ITEMS_PER_CHUNK)
     {
-      g_ptr_array_add (ctx->chunks, g_new (Item, ITEMS_PER_CHUNK));
+      ctx->chunk++;
       ctx->chunk_used = 0;
     }
-  item = &((Item *) g_ptr_array_index (ctx->chunks, ctx->chunks->len - 1))[ctx->chunk_used++];
+  if (ctx->chunk == ctx->chunks->len)
+    g_ptr_array_add (ctx->chunks, g_new (Item, ITEMS_PER_CHUNK));
+  item = &((Item *) g_ptr_array_index (ctx->chunks, ctx->chunk))[ctx->chunk_used++];
   memset (item, 0, sizeof *item);
   /* xorshift: merges are reproducible, which keeps failures replayable */
   ctx->rng ^= ctx->rng << 13;
@@ -666,6 +669,104 @@ apply_delete (MergeContext *ctx,
       }
 }
 
+/* Starts over from a single placeholder for the @length characters of the
+ * document at the critical version {@lv}: nothing after it can refer to
+ * the items before it, so they are dropped and their memory reused. */
+static void
+reset_at_critical (MergeContext *ctx,
+                   guint32       lv,
+                   guint32       length)
+{
+  ctx->root = NULL;
+  ctx->chunk = 0;
+  ctx->chunk_used = 0;
+  g_ptr_array_set_size (ctx->placeholders, 0);
+  g_array_set_size (ctx->deletes, 0);
+  g_array_set_size (ctx->version, 1);
+  g_array_index (ctx->version, guint32, 0) = lv;
+  if (length > 0)
+    {
+      Item *placeholder = item_new (ctx);
+
+      placeholder->id = PLACEHOLDER_BIT;
+      placeholder->len = length;
+      placeholder->origin_left = ID_NONE;
+      placeholder->right_parent = ID_NONE;
+      placeholder->state = INSERTED;
+      insert_before (ctx, NULL, placeholder);
+      g_ptr_array_add (ctx->placeholders, placeholder);
+    }
+}
+
+/* For each graph run starting in [first_lv, end): its first lv, and one
+ * more than the smallest parent of it or of any later run (0 for a run on
+ * the empty document). A version {i} is critical when every event up to i
+ * is its ancestor and no later run has a parent below i. */
+typedef struct
+{
+  guint32 lv;
+  guint32 min_parent_from_here;
+} RunStart;
+
+static GArray *
+collect_run_starts (const TandemEventGraph *graph,
+                    guint32                 first_lv,
+                    guint32                 end)
+{
+  GArray *starts = g_array_new (FALSE, FALSE, sizeof (RunStart));
+  guint32 lv = first_lv;
+
+  while (lv < end)
+    {
+      guint32 run_start, next = tandem_event_graph_get_run_end (graph, lv);
+      guint n_parents;
+      const guint32 *parents = tandem_event_graph_get_parents (graph, lv, &n_parents, &run_start);
+      RunStart rs = { lv, G_MAXUINT32 };
+
+      if (run_start == lv)
+        {
+          for (guint i = 0; i < n_parents; i++)
+            rs.min_parent_from_here = MIN (rs.min_parent_from_here, parents[i] + 1);
+          if (n_parents == 0)
+            rs.min_parent_from_here = 0;
+        }
+      else
+        rs.min_parent_from_here = lv;
+      g_array_append_val (starts, rs);
+      lv = next;
+    }
+  for (guint i = starts->len; i > 1; i--)
+    {
+      RunStart *a = &g_array_index (starts, RunStart, i - 2);
+      RunStart *b = &g_array_index (starts, RunStart, i - 1);
+
+      a->min_parent_from_here = MIN (a->min_parent_from_here, b->min_parent_from_here);
+    }
+  return starts;
+}
+
+/* Keeps @heads the frontier of the events replayed so far. */
+static void
+advance_heads (GArray        *heads,
+               const guint32 *parents,
+               guint          n_parents,
+               guint32        last)
+{
+  for (guint i = 0; i < heads->len;)
+    {
+      guint32 h = g_array_index (heads, guint32, i);
+      gboolean covered = FALSE;
+
+      for (guint j = 0; j < n_parents && !covered; j++)
+        covered = parents[j] == h;
+      if (covered)
+        g_array_remove_index_fast (heads, i);
+      else
+        i++;
+    }
+  g_array_append_val (heads, last);
+}
+
 static gboolean
 check_position (const TandemOpRun *run,
                 guint32            offset,
@@ -731,6 +832,8 @@ tandem_text_merge (const TandemEventGraph *graph,
   MergeContext ctx = { 0 };
   g_autoptr(GArray) heads = g_array_new (FALSE, FALSE, sizeof (guint32));
   gboolean from_root = FALSE;
+  GArray *run_starts, *replayed_heads;
+  guint next_start = 0;
   guint32 base, end = tandem_op_log_get_length (ops);
   guint32 placeholder_len = 0;
   gboolean ok = TRUE;
@@ -793,6 +896,11 @@ tandem_text_merge (const TandemEventGraph *graph,
       g_ptr_array_add (ctx.placeholders, placeholder);
     }
 
+  run_starts = collect_run_starts (graph, ctx.first_lv, end);
+  replayed_heads = g_array_new (FALSE, FALSE, sizeof (guint32));
+  if (base != TANDEM_LV_NONE)
+    g_array_append_val (replayed_heads, base);
+
   for (guint32 lv = ctx.first_lv; lv < end && ok;)
     {
       const TandemOpRun *run = tandem_op_log_find (ops, lv);
@@ -812,9 +920,13 @@ tandem_text_merge (const TandemEventGraph *graph,
         {
           guint32 previous = lv - 1;
           move_version (&ctx, &previous, 1);
+          advance_heads (replayed_heads, &previous, 1, stop - 1);
         }
       else
-        move_version (&ctx, parents, n_parents);
+        {
+          move_version (&ctx, parents, n_parents);
+          advance_heads (replayed_heads, parents, n_parents, stop - 1);
+        }
 
       switch (run->kind)
         {
@@ -870,7 +982,17 @@ tandem_text_merge (const TandemEventGraph *graph,
       g_array_set_size (ctx.version, 1);
       g_array_index (ctx.version, guint32, 0) = stop - 1;
       lv = stop;
+
+      /* At a critical version everything replayed so far is settled. */
+      while (next_start < run_starts->len && g_array_index (run_starts, RunStart, next_start).lv < stop)
+        next_start++;
+      if (lv < end && replayed_heads->len == 1 &&
+          (next_start == run_starts->len ||
+           g_array_index (run_starts, RunStart, next_start).min_parent_from_here >= stop))
+        reset_at_critical (&ctx, stop - 1, ctx.root ? ctx.root->sum_prepare : 0);
     }
+  g_array_unref (run_starts);
+  g_array_unref (replayed_heads);
 
   g_free (ctx.item_of_lv);
   g_ptr_array_unref (ctx.chunks);

@@ -278,6 +278,7 @@ replay_concurrent (JsonObject         *root,
 {
   g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
   g_autoptr(TandemNote) note = NULL;
+  g_autoptr(GPtrArray) errors = NULL;
   g_autofree char *text = NULL;
   gint64 rss_before, start;
 
@@ -287,12 +288,12 @@ replay_concurrent (JsonObject         *root,
   rss_before = current_rss_kb ();
   start = g_get_monotonic_time ();
   note = tandem_note_new (G_MAXUINT64);
-  for (guint i = 0; i < events->len; i++)
-    if (!tandem_note_receive (note, g_ptr_array_index (events, i), error))
-      {
-        g_prefix_error (error, "Run %u: ", i);
-        return FALSE;
-      }
+  if (!tandem_note_receive_many (note, events, &errors))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%u runs were refused, the first: %s",
+                   errors->len, ((GError *) g_ptr_array_index (errors, 0))->message);
+      return FALSE;
+    }
   result->replay_ms = (g_get_monotonic_time () - start) / 1000.0;
   result->rss_growth_kb = current_rss_kb () - rss_before;
 
