@@ -38,6 +38,7 @@ struct _TandemEventGraph
   GArray *frontier;         /* guint32, sorted: lvs without children */
   TandemVersionVector *version;
   guint32 length;
+  PeerIndex *last_peer;     /* most lookups ask for the same peer as the last */
 };
 
 static void
@@ -113,11 +114,22 @@ find_run (const TandemEventGraph *self,
   return &g_array_index (self->runs, GraphRun, find_run_index (self, lv));
 }
 
+static inline PeerIndex *
+lookup_peer (const TandemEventGraph *self,
+             guint64                 peer)
+{
+  TandemEventGraph *mutable_self = (TandemEventGraph *) self;
+
+  if (self->last_peer == NULL || self->last_peer->peer != peer)
+    mutable_self->last_peer = g_hash_table_lookup (self->peers, &peer);
+  return self->last_peer;
+}
+
 static PeerIndex *
 ensure_peer (TandemEventGraph *self,
              guint64           peer)
 {
-  PeerIndex *index = g_hash_table_lookup (self->peers, &peer);
+  PeerIndex *index = lookup_peer (self, peer);
 
   if (index == NULL)
     {
@@ -135,6 +147,14 @@ frontier_advance (TandemEventGraph *self,
                   guint             n_parents,
                   guint32           head)
 {
+  guint32 *heads = (guint32 *) self->frontier->data;
+
+  /* typing: one head, and the new event follows it */
+  if (self->frontier->len == 1 && n_parents == 1 && parents[0] == heads[0])
+    {
+      heads[0] = head;
+      return;
+    }
   /* A new event's parents are exactly the frontier events it covers: any
    * other ancestor already has a child, so it is not in the frontier. */
   for (guint i = 0; i < self->frontier->len;)
@@ -241,7 +261,7 @@ tandem_event_graph_truncate (TandemEventGraph *self,
       GraphRun *run = &g_array_index (self->runs, GraphRun, self->runs->len - 1);
       guint32 keep = run->lv < length ? length - run->lv : 0;
       guint32 drop = run->len - keep;
-      PeerIndex *index = g_hash_table_lookup (self->peers, &run->peer);
+      PeerIndex *index = lookup_peer (self, run->peer);
       PeerSpan *span = &g_array_index (index->spans, PeerSpan, index->spans->len - 1);
 
       span->len -= drop;
@@ -306,7 +326,7 @@ guint32
 tandem_event_graph_find (const TandemEventGraph *self,
                          const TandemEventId    *id)
 {
-  PeerIndex *index = g_hash_table_lookup (self->peers, &id->peer);
+  PeerIndex *index = lookup_peer (self, id->peer);
   guint lo = 0, hi;
 
   if (index == NULL || index->spans->len == 0)

@@ -10,19 +10,31 @@
 
 G_DEFINE_BOXED_TYPE (TandemEvent, tandem_event, tandem_event_ref, tandem_event_unref)
 
+/* An event, its parents and @extra bytes in one block: every keystroke
+ * makes one, so it should cost one allocation. */
 static TandemEvent *
 event_alloc (guint64              peer,
              guint64              seq,
              const TandemEventId *parents,
-             guint                n_parents)
+             guint                n_parents,
+             gsize                extra,
+             char               **extra_out)
 {
-  TandemEvent *self = g_new0 (TandemEvent, 1);
+  gsize parents_size = n_parents * sizeof (TandemEventId);
+  TandemEvent *self = g_malloc (sizeof (TandemEvent) + parents_size + extra);
 
+  memset (self, 0, sizeof *self);
   self->ref_count = 1;
   self->peer = peer;
   self->seq = seq;
   self->n_parents = n_parents;
-  self->parents = n_parents ? g_memdup2 (parents, n_parents * sizeof (TandemEventId)) : NULL;
+  if (n_parents > 0)
+    {
+      self->parents = (TandemEventId *) (self + 1);
+      memcpy (self->parents, parents, parents_size);
+    }
+  if (extra_out != NULL)
+    *extra_out = (char *) (self + 1) + parents_size;
   return self;
 }
 
@@ -42,12 +54,15 @@ tandem_event_new_text (guint64              peer,
                        guint32              len,
                        const char          *text)
 {
-  TandemEvent *self = event_alloc (peer, seq, parents, n_parents);
+  gsize text_size = text ? strlen (text) + 1 : 0;
+  char *text_copy = NULL;
+  TandemEvent *self = event_alloc (peer, seq, parents, n_parents, text_size, &text_copy);
 
   self->kind = kind;
   self->pos = pos;
   self->len = len;
-  self->text = g_strdup (text);
+  if (text != NULL)
+    self->text = memcpy (text_copy, text, text_size);
   return self;
 }
 
@@ -67,7 +82,7 @@ tandem_event_new_field (guint64              peer,
                         const TandemEventId *observed,
                         guint                n_observed)
 {
-  TandemEvent *self = event_alloc (peer, seq, parents, n_parents);
+  TandemEvent *self = event_alloc (peer, seq, parents, n_parents, 0, NULL);
 
   self->kind = TANDEM_OP_FIELD;
   self->len = 1;
@@ -94,8 +109,7 @@ tandem_event_unref (TandemEvent *self)
   g_return_if_fail (self != NULL);
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
-  g_free (self->parents);
-  g_free (self->text);
+  /* parents and text live in the event's own block */
   g_free (self->field);
   g_clear_pointer (&self->value, g_variant_unref);
   g_free (self->observed);

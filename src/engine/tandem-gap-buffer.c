@@ -141,9 +141,17 @@ tandem_gap_buffer_dup_utf8 (const TandemGapBuffer *self,
                             gsize                  pos,
                             gsize                  n_chars)
 {
-  GString *s = g_string_sized_new (n_chars + 1);
+  GString *s;
 
   g_assert (pos + n_chars <= tandem_gap_buffer_get_length (self));
+  if (n_chars == 1)
+    {
+      char buf[8];
+      int n = g_unichar_to_utf8 (tandem_gap_buffer_get_char (self, pos), buf);
+
+      return g_strndup (buf, n);
+    }
+  s = g_string_sized_new (n_chars + 1);
   for (gsize i = pos; i < pos + n_chars; i++)
     {
       gunichar c = tandem_gap_buffer_get_char (self, i);

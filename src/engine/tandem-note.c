@@ -16,20 +16,11 @@
 #include "tandem-gap-buffer.h"
 #include "tandem-op-log.h"
 #include "tandem-text-merge.h"
+#include "tandem-undo-stack.h"
 
 #include <string.h>
 
 #define UNDO_DEPTH 200
-
-/* One of this peer's runs, as undo needs it. */
-typedef struct
-{
-  guint32 lv;
-  guint32 len;
-  TandemOpKind kind;
-  guint32 pos;
-  char *deleted;          /* for a delete: the text it removed, in document order */
-} UndoStep;
 
 struct _TandemNote
 {
@@ -45,10 +36,10 @@ struct _TandemNote
   guint64 lamport;
   GPtrArray *pending;           /* TandemEvent */
 
-  GPtrArray *undo_stack;        /* GArray of UndoStep */
-  GPtrArray *redo_stack;
-  GArray *recording;            /* the group local edits go to, or NULL */
+  TandemUndoStack *undo_stack;
+  TandemUndoStack *redo_stack;
   guint user_action_depth;
+  gboolean action_started;      /* the current user action has a step */
   enum { RECORD_EDIT, RECORD_UNDO, RECORD_REDO } record_mode;
 };
 
@@ -72,16 +63,6 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void
-undo_group_free (gpointer data)
-{
-  GArray *group = data;
-
-  for (guint i = 0; i < group->len; i++)
-    g_free (g_array_index (group, UndoStep, i).deleted);
-  g_array_unref (group);
-}
-
-static void
 tandem_note_finalize (GObject *object)
 {
   TandemNote *self = (TandemNote *) object;
@@ -93,9 +74,8 @@ tandem_note_finalize (GObject *object)
   g_hash_table_unref (self->field_events);
   g_hash_table_unref (self->policies);
   g_ptr_array_unref (self->pending);
-  g_ptr_array_unref (self->undo_stack);
-  g_ptr_array_unref (self->redo_stack);
-  g_clear_pointer (&self->recording, undo_group_free);
+  tandem_undo_stack_free (self->undo_stack);
+  tandem_undo_stack_free (self->redo_stack);
 
   G_OBJECT_CLASS (tandem_note_parent_class)->finalize (object);
 }
@@ -212,8 +192,8 @@ tandem_note_init (TandemNote *self)
   self->field_events = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) tandem_event_unref);
   self->policies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
-  self->undo_stack = g_ptr_array_new_with_free_func (undo_group_free);
-  self->redo_stack = g_ptr_array_new_with_free_func (undo_group_free);
+  self->undo_stack = tandem_undo_stack_new (UNDO_DEPTH);
+  self->redo_stack = tandem_undo_stack_new (UNDO_DEPTH);
 }
 
 /**
@@ -362,6 +342,9 @@ check_own_chain (TandemNote        *self,
 
   if (event->seq == 0)
     return TRUE;
+  for (guint i = 0; i < event->n_parents; i++)
+    if (event->parents[i].peer == event->peer && event->parents[i].seq == event->seq - 1)
+      return TRUE;
   previous_lv = tandem_event_graph_find (self->graph, &previous);
   for (guint i = 0; i < event->n_parents; i++)
     if (lvs[i] == previous_lv || tandem_event_graph_is_ancestor (self->graph, previous_lv, lvs[i]))
@@ -990,21 +973,21 @@ record_step (TandemNote   *self,
              TandemEvent  *event,
              const char   *deleted)
 {
-  guint32 lv = tandem_event_graph_find (self->graph, &(TandemEventId) { event->peer, event->seq });
-  UndoStep step = { lv, event->len, event->kind, event->pos, g_strdup (deleted) };
-  GArray *group = self->recording;
+  /* the event was just appended */
+  guint32 lv = tandem_event_graph_get_length (self->graph) - event->len;
+  TandemUndoStack *stack = self->record_mode == RECORD_UNDO ? self->redo_stack : self->undo_stack;
+  TandemUndoPush how;
 
-  if (group == NULL)
+  if (self->record_mode != RECORD_EDIT || self->user_action_depth > 0)
     {
-      group = g_array_new (FALSE, FALSE, sizeof (UndoStep));
-      g_array_append_val (group, step);
-      g_ptr_array_add (self->undo_stack, group);
-      if (self->undo_stack->len > UNDO_DEPTH)
-        g_ptr_array_remove_index (self->undo_stack, 0);
-      g_ptr_array_set_size (self->redo_stack, 0);
+      how = self->action_started ? TANDEM_UNDO_JOIN_GROUP : TANDEM_UNDO_NEW_GROUP;
+      self->action_started = TRUE;
     }
   else
-    g_array_append_val (group, step);
+    how = TANDEM_UNDO_COALESCE;
+  if (self->record_mode == RECORD_EDIT)
+    tandem_undo_stack_clear (self->redo_stack);
+  tandem_undo_stack_push (stack, lv, event->len, event->kind, event->pos, deleted, how);
 }
 
 static TandemEvent *
@@ -1016,9 +999,17 @@ local_text (TandemNote   *self,
             const char   *deleted)
 {
   guint n_parents;
-  g_autofree TandemEventId *parents = frontier_ids (self, &n_parents);
+  const guint32 *frontier = tandem_event_graph_get_frontier (self->graph, &n_parents);
+  TandemEventId stack_parents[4];
+  g_autofree TandemEventId *heap_parents = n_parents > G_N_ELEMENTS (stack_parents)
+                                         ? g_new (TandemEventId, n_parents) : NULL;
+  TandemEventId *parents = heap_parents ? heap_parents : stack_parents;
   guint64 seq = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), self->peer_id);
-  TandemEvent *event = tandem_event_new_text (self->peer_id, seq, parents, n_parents, kind, pos, len, text);
+  TandemEvent *event;
+
+  for (guint i = 0; i < n_parents; i++)
+    parents[i] = tandem_event_graph_get_id (self->graph, frontier[i]);
+  event = tandem_event_new_text (self->peer_id, seq, parents, n_parents, kind, pos, len, text);
   g_autoptr(GError) error = NULL;
 
   if (!integrate (self, event, self->record_mode != RECORD_EDIT, &error))
@@ -1259,12 +1250,18 @@ tandem_note_get_lamport (TandemNote *self)
 
 /* ---- undo ----------------------------------------------------------------- */
 
+/**
+ * tandem_note_begin_user_action:
+ *
+ * Edits until the matching tandem_note_end_user_action() undo as one
+ * action. Outside user actions, a run of typing or deleting is one action.
+ */
 void
 tandem_note_begin_user_action (TandemNote *self)
 {
   g_return_if_fail (TANDEM_IS_NOTE (self));
-  if (self->user_action_depth++ == 0 && self->record_mode == RECORD_EDIT)
-    self->recording = g_array_new (FALSE, FALSE, sizeof (UndoStep));
+  if (self->user_action_depth++ == 0)
+    self->action_started = FALSE;
 }
 
 void
@@ -1272,28 +1269,22 @@ tandem_note_end_user_action (TandemNote *self)
 {
   g_return_if_fail (TANDEM_IS_NOTE (self));
   g_return_if_fail (self->user_action_depth > 0);
-  if (--self->user_action_depth > 0 || self->record_mode != RECORD_EDIT)
-    return;
-  if (self->recording->len > 0)
-    {
-      g_ptr_array_add (self->undo_stack, g_steal_pointer (&self->recording));
-      if (self->undo_stack->len > UNDO_DEPTH)
-        g_ptr_array_remove_index (self->undo_stack, 0);
-      g_ptr_array_set_size (self->redo_stack, 0);
-    }
-  g_clear_pointer (&self->recording, undo_group_free);
+  if (--self->user_action_depth == 0)
+    tandem_undo_stack_seal (self->undo_stack);
 }
 
 gboolean
 tandem_note_can_undo (TandemNote *self)
 {
-  return self->undo_stack->len > 0;
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), FALSE);
+  return !tandem_undo_stack_is_empty (self->undo_stack);
 }
 
 gboolean
 tandem_note_can_redo (TandemNote *self)
 {
-  return self->redo_stack->len > 0;
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), FALSE);
+  return !tandem_undo_stack_is_empty (self->redo_stack);
 }
 
 typedef struct
@@ -1322,8 +1313,8 @@ collect_op (TandemOpKind  kind,
  * Text others typed inside an undone insert is not the step's, so it stays;
  * characters someone else already deleted come out as nothing. */
 static GArray *
-transform_inverse (TandemNote     *self,
-                   const UndoStep *step)
+transform_inverse (TandemNote           *self,
+                   const TandemUndoStep *step)
 {
   GArray *collected = g_array_new (FALSE, FALSE, sizeof (CollectedOp));
   g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint32));
@@ -1346,7 +1337,7 @@ transform_inverse (TandemNote     *self,
       guint32 pos = step->kind == TANDEM_OP_DELETE_FORWARD ? step->pos : step->pos + 1 - step->len;
 
       tandem_op_log_append (self->ops, TANDEM_OP_INSERT, pos, step->len,
-                            step->deleted, strlen (step->deleted), 0, FALSE);
+                            step->deleted->str, step->deleted->len, 0, FALSE);
     }
   if (!tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, length,
                           collect_op, collected, NULL, &error))
@@ -1357,30 +1348,27 @@ transform_inverse (TandemNote     *self,
 }
 
 static GPtrArray *
-invert_group (TandemNote  *self,
-              GPtrArray   *from,
-              GPtrArray   *to,
-              int          mode,
-              GError     **error)
+invert_group (TandemNote       *self,
+              TandemUndoStack  *from,
+              int               mode,
+              GError          **error)
 {
-  GArray *group;
-  GPtrArray *made = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+  GArray *group = tandem_undo_stack_pop_group (from);
+  GPtrArray *made;
 
-  if (from->len == 0)
+  if (group == NULL)
     {
       g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_NOTHING_TO_UNDO,
                    mode == RECORD_UNDO ? "Nothing to undo" : "Nothing to redo");
-      g_ptr_array_unref (made);
       return NULL;
     }
-  group = g_ptr_array_steal_index (from, from->len - 1);
 
+  made = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
   self->record_mode = mode;
-  g_clear_pointer (&self->recording, undo_group_free);
-  self->recording = g_array_new (FALSE, FALSE, sizeof (UndoStep));
+  self->action_started = FALSE;
   for (guint i = group->len; i > 0; i--)
     {
-      g_autoptr(GArray) ops = transform_inverse (self, &g_array_index (group, UndoStep, i - 1));
+      g_autoptr(GArray) ops = transform_inverse (self, &g_array_index (group, TandemUndoStep, i - 1));
 
       for (guint j = 0; j < ops->len; j++)
         {
@@ -1398,11 +1386,9 @@ invert_group (TandemNote  *self,
           g_free (op->text);
         }
     }
-  if (self->recording->len > 0)
-    g_ptr_array_add (to, g_steal_pointer (&self->recording));
-  g_clear_pointer (&self->recording, undo_group_free);
   self->record_mode = RECORD_EDIT;
-  undo_group_free (group);
+  tandem_undo_stack_seal (self->undo_stack);
+  tandem_undo_steps_free (group);
   return made;
 }
 
@@ -1422,7 +1408,7 @@ tandem_note_undo (TandemNote  *self,
 {
   g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
   g_return_val_if_fail (self->user_action_depth == 0, NULL);
-  return invert_group (self, self->undo_stack, self->redo_stack, RECORD_UNDO, error);
+  return invert_group (self, self->undo_stack, RECORD_UNDO, error);
 }
 
 GPtrArray *
@@ -1431,5 +1417,5 @@ tandem_note_redo (TandemNote  *self,
 {
   g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
   g_return_val_if_fail (self->user_action_depth == 0, NULL);
-  return invert_group (self, self->redo_stack, self->undo_stack, RECORD_REDO, error);
+  return invert_group (self, self->redo_stack, RECORD_REDO, error);
 }

@@ -462,9 +462,11 @@ retreat_or_advance (MergeContext *ctx,
                     guint32       end,
                     gint32        delta)
 {
+  guint index = tandem_op_log_find_index (ctx->ops, start);
+
   while (start < end)
     {
-      const TandemOpRun *run = tandem_op_log_find (ctx->ops, start);
+      const TandemOpRun *run = tandem_op_log_get_run (ctx->ops, index++);
       guint32 stop = MIN (end, run->lv + run->len);
 
       if (run->kind == TANDEM_OP_INSERT)
@@ -834,6 +836,7 @@ tandem_text_merge (const TandemEventGraph *graph,
   gboolean from_root = FALSE;
   GArray *run_starts, *replayed_heads;
   guint next_start = 0;
+  guint run_index;
   guint32 base, end = tandem_op_log_get_length (ops);
   guint32 placeholder_len = 0;
   gboolean ok = TRUE;
@@ -901,9 +904,10 @@ tandem_text_merge (const TandemEventGraph *graph,
   if (base != TANDEM_LV_NONE)
     g_array_append_val (replayed_heads, base);
 
+  run_index = ctx.first_lv < end ? tandem_op_log_find_index (ops, ctx.first_lv) : 0;
   for (guint32 lv = ctx.first_lv; lv < end && ok;)
     {
-      const TandemOpRun *run = tandem_op_log_find (ops, lv);
+      const TandemOpRun *run = tandem_op_log_get_run (ops, run_index);
       guint32 offset = lv - run->lv;
       guint32 stop = run->lv + run->len;
       guint32 len, pos, run_start;
@@ -982,6 +986,8 @@ tandem_text_merge (const TandemEventGraph *graph,
       g_array_set_size (ctx.version, 1);
       g_array_index (ctx.version, guint32, 0) = stop - 1;
       lv = stop;
+      if (lv == run->lv + run->len)
+        run_index++;
 
       /* At a critical version everything replayed so far is settled. */
       while (next_start < run_starts->len && g_array_index (run_starts, RunStart, next_start).lv < stop)

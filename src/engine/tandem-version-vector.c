@@ -93,7 +93,20 @@ tandem_version_vector_set (TandemVersionVector *self,
                            guint64              count)
 {
   gboolean found;
-  guint i = find_slot (self, peer, &found);
+  guint i;
+
+  /* a single writer is the common case */
+  if (self->entries->len == 1 && count > 0)
+    {
+      TandemVersionEntry *e = &g_array_index (self->entries, TandemVersionEntry, 0);
+
+      if (e->peer == peer)
+        {
+          e->count = count;
+          return;
+        }
+    }
+  i = find_slot (self, peer, &found);
 
   if (found && count == 0)
     g_array_remove_index (self->entries, i);

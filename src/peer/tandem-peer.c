@@ -73,7 +73,10 @@ cmd_replay (int    argc,
   for (int i = 0; i < argc; i++)
     {
       if (g_str_equal (argv[i], "--repeat") && i + 1 < argc)
-        repeat = MAX (1, g_ascii_strtoull (argv[++i], NULL, 10));
+        {
+          repeat = g_ascii_strtoull (argv[++i], NULL, 10);
+          repeat = MAX (repeat, 1);
+        }
       else if (path == NULL && !g_str_has_prefix (argv[i], "--"))
         path = argv[i];
       else
