@@ -39,6 +39,7 @@ struct _TandemEventGraph
   TandemVersionVector *version;
   guint32 length;
   PeerIndex *last_peer;     /* most lookups ask for the same peer as the last */
+  guint last_run;           /* ... and for the run of the last lv, or a neighbour */
 };
 
 static void
@@ -88,13 +89,34 @@ tandem_event_graph_get_n_runs (const TandemEventGraph *self)
   return self->runs->len;
 }
 
+static inline gboolean
+run_holds (const TandemEventGraph *self,
+           guint                   i,
+           guint32                 lv)
+{
+  const GraphRun *run;
+
+  if (i >= self->runs->len)
+    return FALSE;
+  run = &g_array_index (self->runs, GraphRun, i);
+  return lv >= run->lv && lv < run->lv + run->len;
+}
+
 static guint
 find_run_index (const TandemEventGraph *self,
                 guint32                 lv)
 {
   guint lo = 0, hi = self->runs->len;
+  guint hint = self->last_run;
 
   g_assert (lv < self->length);
+  /* replay walks the log in order, so the answer is usually close by */
+  if (run_holds (self, hint, lv))
+    return hint;
+  if (run_holds (self, hint + 1, lv))
+    return ((TandemEventGraph *) self)->last_run = hint + 1;
+  if (hint > 0 && run_holds (self, hint - 1, lv))
+    return ((TandemEventGraph *) self)->last_run = hint - 1;
   while (hi - lo > 1)
     {
       guint mid = (lo + hi) / 2;
@@ -104,6 +126,7 @@ find_run_index (const TandemEventGraph *self,
       else
         hi = mid;
     }
+  ((TandemEventGraph *) self)->last_run = lo;
   return lo;
 }
 

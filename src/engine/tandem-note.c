@@ -13,7 +13,7 @@
 
 #include "tandem-engine-error.h"
 #include "tandem-event-graph.h"
-#include "tandem-gap-buffer.h"
+#include "tandem-rope.h"
 #include "tandem-op-log.h"
 #include "tandem-text-merge.h"
 #include "tandem-undo-stack.h"
@@ -29,7 +29,7 @@ struct _TandemNote
   guint64 peer_id;
   TandemEventGraph *graph;
   TandemOpLog *ops;
-  TandemGapBuffer *doc;
+  TandemRope *doc;
   TandemFieldTable *fields;
   GHashTable *field_events;     /* lv -> TandemEvent */
   GHashTable *policies;         /* name -> TandemFieldPolicy */
@@ -69,7 +69,7 @@ tandem_note_finalize (GObject *object)
 
   tandem_event_graph_free (self->graph);
   tandem_op_log_free (self->ops);
-  tandem_gap_buffer_free (self->doc);
+  tandem_rope_free (self->doc);
   tandem_field_table_free (self->fields);
   g_hash_table_unref (self->field_events);
   g_hash_table_unref (self->policies);
@@ -187,7 +187,7 @@ tandem_note_init (TandemNote *self)
 {
   self->graph = tandem_event_graph_new ();
   self->ops = tandem_op_log_new ();
-  self->doc = tandem_gap_buffer_new ();
+  self->doc = tandem_rope_new ();
   self->fields = tandem_field_table_new ();
   self->field_events = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) tandem_event_unref);
   self->policies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -219,14 +219,14 @@ char *
 tandem_note_dup_text (TandemNote *self)
 {
   g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
-  return tandem_gap_buffer_dup_utf8 (self->doc, 0, tandem_gap_buffer_get_length (self->doc));
+  return tandem_rope_dup_utf8 (self->doc, 0, tandem_rope_get_length (self->doc));
 }
 
 guint
 tandem_note_get_length (TandemNote *self)
 {
   g_return_val_if_fail (TANDEM_IS_NOTE (self), 0);
-  return tandem_gap_buffer_get_length (self->doc);
+  return tandem_rope_get_length (self->doc);
 }
 
 gunichar
@@ -234,8 +234,8 @@ tandem_note_get_char (TandemNote *self,
                       guint       pos)
 {
   g_return_val_if_fail (TANDEM_IS_NOTE (self), 0);
-  g_return_val_if_fail (pos < tandem_gap_buffer_get_length (self->doc), 0);
-  return tandem_gap_buffer_get_char (self->doc, pos);
+  g_return_val_if_fail (pos < tandem_rope_get_length (self->doc), 0);
+  return tandem_rope_get_char (self->doc, pos);
 }
 
 const TandemVersionVector *
@@ -263,7 +263,7 @@ tandem_note_get_memory_size (TandemNote *self)
   return sizeof *self +
          tandem_event_graph_get_memory_size (self->graph) +
          tandem_op_log_get_memory_size (self->ops) +
-         tandem_gap_buffer_get_memory_size (self->doc);
+         tandem_rope_get_memory_size (self->doc);
 }
 
 /* ---- applying events -------------------------------------------------- */
@@ -287,7 +287,7 @@ apply_to_doc (TandemOpKind  kind,
 
   if (kind == TANDEM_OP_INSERT)
     {
-      tandem_gap_buffer_insert (self->doc, pos, text, len);
+      tandem_rope_insert (self->doc, pos, text, len);
       if (data->notify)
         {
           g_autofree char *copy = g_strndup (text, n_bytes);
@@ -297,7 +297,7 @@ apply_to_doc (TandemOpKind  kind,
     }
   else
     {
-      tandem_gap_buffer_delete (self->doc, pos, len);
+      tandem_rope_delete (self->doc, pos, len);
       if (data->notify)
         g_signal_emit (self, signals[TEXT_DELETED], 0, pos, len);
     }
@@ -383,7 +383,7 @@ integrate_field (TandemNote     *self,
     {
       tandem_event_graph_add (self->graph, event->peer, event->seq, 1, lvs, event->n_parents);
       tandem_op_log_append (self->ops, TANDEM_OP_FIELD, 0, 1, NULL, 0,
-                            tandem_gap_buffer_get_length (self->doc), FALSE);
+                            tandem_rope_get_length (self->doc), FALSE);
     }
   else
     {
@@ -458,7 +458,7 @@ integrate (TandemNote   *self,
   follows = event->n_parents == 1 && length > 0 && lvs[0] == length - 1;
   if (fast)
     {
-      guint32 doc_length = tandem_gap_buffer_get_length (self->doc);
+      guint32 doc_length = tandem_rope_get_length (self->doc);
       ApplyData data = { self, notify };
 
       if (!check_position (event->kind, event->pos, event->len, doc_length, error))
@@ -651,22 +651,22 @@ flush_batch (TandemNote *self,
 
   if (end > batch->start)
     {
-      g_autoptr(TandemGapBuffer) backup = tandem_gap_buffer_copy (self->doc);
+      g_autoptr(TandemRope) backup = tandem_rope_copy (self->doc);
       ApplyData quiet = { self, FALSE };
       g_autoptr(GError) error = NULL;
 
       if (tandem_text_merge (self->graph, self->ops, (guint32 *) batch->old_frontier->data,
                              batch->old_frontier->len, batch->start, apply_to_doc, &quiet, NULL, &error))
         {
-          g_autofree char *text = tandem_gap_buffer_dup_utf8 (self->doc, 0, tandem_gap_buffer_get_length (self->doc));
+          g_autofree char *text = tandem_rope_dup_utf8 (self->doc, 0, tandem_rope_get_length (self->doc));
 
           /* an editor mirrors a batch as one replacement of the whole text */
-          g_signal_emit (self, signals[TEXT_DELETED], 0, 0, (guint) tandem_gap_buffer_get_length (backup));
-          g_signal_emit (self, signals[TEXT_INSERTED], 0, 0, text, (guint) tandem_gap_buffer_get_length (self->doc));
+          g_signal_emit (self, signals[TEXT_DELETED], 0, 0, (guint) tandem_rope_get_length (backup));
+          g_signal_emit (self, signals[TEXT_INSERTED], 0, 0, text, (guint) tandem_rope_get_length (self->doc));
         }
       else
         {
-          tandem_gap_buffer_free (self->doc);
+          tandem_rope_free (self->doc);
           self->doc = g_steal_pointer (&backup);
           tandem_event_graph_truncate (self->graph, batch->start);
           tandem_op_log_truncate (self->ops, batch->start);
@@ -1049,7 +1049,7 @@ tandem_note_insert (TandemNote  *self,
                    "An insert needs 1 to %u code points, not %ld", TANDEM_EVENT_MAX_LEN, len);
       return NULL;
     }
-  if (!check_position (TANDEM_OP_INSERT, pos, len, tandem_gap_buffer_get_length (self->doc), error))
+  if (!check_position (TANDEM_OP_INSERT, pos, len, tandem_rope_get_length (self->doc), error))
     return NULL;
   return local_text (self, TANDEM_OP_INSERT, pos, len, text, NULL);
 }
@@ -1077,9 +1077,9 @@ tandem_note_delete (TandemNote  *self,
                    "A delete needs 1 to %u code points, not %u", TANDEM_EVENT_MAX_LEN, len);
       return NULL;
     }
-  if (!check_position (TANDEM_OP_DELETE_FORWARD, pos, len, tandem_gap_buffer_get_length (self->doc), error))
+  if (!check_position (TANDEM_OP_DELETE_FORWARD, pos, len, tandem_rope_get_length (self->doc), error))
     return NULL;
-  deleted = tandem_gap_buffer_dup_utf8 (self->doc, pos, len);
+  deleted = tandem_rope_dup_utf8 (self->doc, pos, len);
   return local_text (self, TANDEM_OP_DELETE_FORWARD, pos, len, NULL, deleted);
 }
 
@@ -1378,7 +1378,7 @@ invert_group (TandemNote       *self,
             g_ptr_array_add (made, local_text (self, TANDEM_OP_INSERT, op->pos, op->len, op->text, NULL));
           else
             {
-              g_autofree char *deleted = tandem_gap_buffer_dup_utf8 (self->doc, op->pos, op->len);
+              g_autofree char *deleted = tandem_rope_dup_utf8 (self->doc, op->pos, op->len);
 
               g_ptr_array_add (made, local_text (self, TANDEM_OP_DELETE_FORWARD, op->pos, op->len,
                                                  NULL, deleted));

@@ -189,6 +189,63 @@ txn_info_clear (gpointer data)
   g_clear_pointer (&((TxnInfo *) data)->heads, g_array_unref);
 }
 
+/* A run being collected while reading a trace. */
+typedef struct
+{
+  guint64 peer;
+  guint64 seq;
+  GArray *parents;          /* TandemEventId */
+  TandemOpKind kind;
+  guint32 pos;
+  guint32 len;
+  GString *text;
+} Draft;
+
+static void
+draft_clear (gpointer data)
+{
+  Draft *d = data;
+
+  g_array_unref (d->parents);
+  if (d->text != NULL)
+    g_string_free (d->text, TRUE);
+}
+
+/* Adds one patch's events. A peer sends its history as runs (see
+ * tandem_note_dup_events_since()), so a keystroke made right after the
+ * same agent's previous one joins that run, as it would on the wire. */
+static void
+add_events (GArray              *drafts,
+            gint                *last_draft,
+            const TandemEventId *heads,
+            guint                n_heads,
+            guint64              peer,
+            guint64              seq,
+            TandemOpKind         kind,
+            guint32              pos,
+            guint32              len,
+            const char          *text)
+{
+  Draft *last = *last_draft >= 0 ? &g_array_index (drafts, Draft, *last_draft) : NULL;
+  Draft d = { peer, seq, NULL, kind, pos, len, NULL };
+
+  if (last != NULL && n_heads == 1 && heads[0].peer == peer && heads[0].seq + 1 == seq &&
+      last->seq + last->len == seq && last->kind == kind &&
+      ((kind == TANDEM_OP_INSERT && pos == last->pos + last->len) ||
+       (kind == TANDEM_OP_DELETE_FORWARD && pos == last->pos)))
+    {
+      last->len += len;
+      if (text != NULL)
+        g_string_append (last->text, text);
+      return;
+    }
+  d.parents = g_array_new (FALSE, FALSE, sizeof (TandemEventId));
+  g_array_append_vals (d.parents, heads, n_heads);
+  d.text = text ? g_string_new (text) : NULL;
+  g_array_append_val (drafts, d);
+  *last_draft = drafts->len - 1;
+}
+
 /* Turns a concurrent trace into event runs: agent i is peer i + 1, so the
  * lower agent goes left on ties, as the traces' own tools order them. */
 static gboolean
@@ -203,7 +260,12 @@ build_concurrent (JsonObject  *root,
   g_autofree guint64 *next_seq = g_new0 (guint64, n_agents);
   g_autoptr(GArray) info = g_array_sized_new (FALSE, TRUE, sizeof (TxnInfo), n_txns * repeat);
   g_autoptr(GArray) patches = g_array_new (FALSE, FALSE, sizeof (Patch));
+  g_autoptr(GArray) drafts = g_array_new (FALSE, FALSE, sizeof (Draft));
+  g_autofree gint *last_draft = g_new (gint, n_agents);
 
+  for (guint a = 0; a < n_agents; a++)
+    last_draft[a] = -1;
+  g_array_set_clear_func (drafts, draft_clear);
   g_array_set_clear_func (info, txn_info_clear);
   g_array_set_clear_func (patches, patch_clear);
   g_array_set_size (info, n_txns * repeat);
@@ -257,9 +319,8 @@ build_concurrent (JsonObject  *root,
 
             if (p->del > 0)
               {
-                g_ptr_array_add (events, tandem_event_new_text (agent + 1, next_seq[agent],
-                                                                (TandemEventId *) heads->data, heads->len,
-                                                                TANDEM_OP_DELETE_FORWARD, p->pos, p->del, NULL));
+                add_events (drafts, &last_draft[agent], (TandemEventId *) heads->data, heads->len,
+                            agent + 1, next_seq[agent], TANDEM_OP_DELETE_FORWARD, p->pos, p->del, NULL);
                 next_seq[agent] += p->del;
                 g_array_set_size (heads, 1);
                 g_array_index (heads, TandemEventId, 0) = (TandemEventId) { agent + 1, next_seq[agent] - 1 };
@@ -268,9 +329,8 @@ build_concurrent (JsonObject  *root,
               {
                 guint32 n = g_utf8_strlen (p->text, -1);
 
-                g_ptr_array_add (events, tandem_event_new_text (agent + 1, next_seq[agent],
-                                                                (TandemEventId *) heads->data, heads->len,
-                                                                TANDEM_OP_INSERT, p->pos, n, p->text));
+                add_events (drafts, &last_draft[agent], (TandemEventId *) heads->data, heads->len,
+                            agent + 1, next_seq[agent], TANDEM_OP_INSERT, p->pos, n, p->text);
                 next_seq[agent] += n;
                 g_array_set_size (heads, 1);
                 g_array_index (heads, TandemEventId, 0) = (TandemEventId) { agent + 1, next_seq[agent] - 1 };
@@ -278,6 +338,15 @@ build_concurrent (JsonObject  *root,
           }
         me->heads = g_steal_pointer (&heads);
       }
+
+  for (guint i = 0; i < drafts->len; i++)
+    {
+      Draft *d = &g_array_index (drafts, Draft, i);
+
+      g_ptr_array_add (events, tandem_event_new_text (d->peer, d->seq, (TandemEventId *) d->parents->data,
+                                                      d->parents->len, d->kind, d->pos, d->len,
+                                                      d->text ? d->text->str : NULL));
+    }
   return TRUE;
 }
 

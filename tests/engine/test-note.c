@@ -1148,6 +1148,8 @@ test_signals_mirror_random (void)
           g_autofree char *replayed = tandem_note_dup_text_by_replay (sim.notes[i]);
           g_autofree char *text = tandem_note_dup_text (sim.notes[i]);
 
+          /* the mirrors were really driven by signals */
+          g_assert_cmpuint (sim.mirrors[i].n_inserted, >, 0);
           g_assert_cmpuint (tandem_note_get_n_pending (sim.notes[i]), ==, 0);
           mirror_assert (&sim.mirrors[i], sim.notes[i]);
           g_assert_cmpstr (replayed, ==, text);
@@ -1529,7 +1531,7 @@ test_undo_redo_cleared_by_edit (void)
 {
   g_autoptr(TandemNote) a = tandem_note_new (PEER_A);
   g_autoptr(TandemEvent) one = insert_ok (a, 0, "one");
-  g_autoptr(TandemEvent) two = insert_ok (a, 3, " two");
+  g_autoptr(TandemEvent) two = insert_ok (a, 0, "two ");   /* elsewhere: a new step */
   g_autoptr(GPtrArray) u1 = NULL;
   g_autoptr(GPtrArray) u2 = NULL;
   g_autoptr(GPtrArray) r1 = NULL;
@@ -1537,7 +1539,7 @@ test_undo_redo_cleared_by_edit (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) none = NULL;
 
-  /* each call outside a user action is its own step */
+  assert_text (a, "two one");
   u1 = undo_ok (a);
   assert_text (a, "one");
   u2 = undo_ok (a);
@@ -1561,6 +1563,71 @@ test_undo_redo_cleared_by_edit (void)
   assert_text (a, "one");
   u2 = undo_ok (a);
   assert_text (a, "");
+  g_assert_false (tandem_note_can_undo (a));
+}
+
+/* Outside user actions, a run of typing or of deleting is one step. The
+ * deletes here take b's text, so that each undo stands on its own. */
+static void
+test_undo_typing_coalesces (void)
+{
+  g_autoptr(TandemNote) a = tandem_note_new (PEER_A);
+  g_autoptr(TandemNote) b = tandem_note_new (PEER_B);
+  g_autoptr(TandemEvent) digits = insert_ok (b, 0, "0123456789");
+  g_autoptr(GPtrArray) made = NULL;
+  const char *word = "wörd";
+  const char *after_undo[] = { "[<0123456wörd", "[<0123456789wörd", "0123456789wörd", "0123456789" };
+
+  receive_ok (a, digits);
+  for (guint k = 0; k < 4; k++)
+    {
+      g_autofree char *key = g_utf8_substring (word, k, k + 1);
+
+      tandem_event_unref (insert_ok (a, 10 + k, key));
+    }
+  /* the cursor moves: a new step */
+  tandem_event_unref (insert_ok (a, 0, "["));
+  tandem_event_unref (insert_ok (a, 1, "<"));
+  assert_text (a, "[<0123456789wörd");
+  /* Backspace three times, then Delete twice elsewhere */
+  tandem_event_unref (delete_ok (a, 11, 1));
+  tandem_event_unref (delete_ok (a, 10, 1));
+  tandem_event_unref (delete_ok (a, 9, 1));
+  tandem_event_unref (delete_ok (a, 2, 1));
+  tandem_event_unref (delete_ok (a, 2, 1));
+  assert_text (a, "[<23456wörd");
+  send_missing (a, b);
+
+  for (guint i = 0; i < G_N_ELEMENTS (after_undo); i++)
+    {
+      g_clear_pointer (&made, g_ptr_array_unref);
+      made = undo_ok (a);
+      assert_text (a, after_undo[i]);
+      receive_all (b, made);
+      assert_converged (a, b);
+    }
+  g_assert_false (tandem_note_can_undo (a));
+}
+
+/* Redo of a step whose undo came out as several pieces puts the pieces
+ * back in their order. */
+static void
+test_undo_redo_restores_order (void)
+{
+  g_autoptr(TandemNote) a = tandem_note_new (PEER_A);
+  g_autoptr(GPtrArray) undone = NULL;
+  g_autoptr(GPtrArray) redone = NULL;
+
+  tandem_note_begin_user_action (a);
+  tandem_event_unref (insert_ok (a, 0, "ac"));
+  tandem_event_unref (insert_ok (a, 1, "b"));
+  tandem_note_end_user_action (a);
+  assert_text (a, "abc");
+
+  undone = undo_ok (a);
+  assert_text (a, "");
+  redone = redo_ok (a);
+  assert_text (a, "abc");
 }
 
 static void
@@ -1570,7 +1637,6 @@ test_undo_user_action_groups (void)
   g_autoptr(TandemNote) b = tandem_note_new (PEER_B);
   g_autoptr(TandemEvent) first = insert_ok (a, 0, "keep ");
   g_autoptr(GPtrArray) undone = NULL;
-  g_autoptr(GPtrArray) redone = NULL;
 
   receive_ok (b, first);
   tandem_event_unref (insert_ok (b, 5, "Q"));
@@ -1594,17 +1660,9 @@ test_undo_user_action_groups (void)
   receive_all (b, undone);
   assert_converged (a, b);
 
-  redone = redo_ok (a);
-  assert_text (a, "!keep aXbc");
-  receive_all (b, redone);
-  assert_converged (a, b);
-
   /* an empty action adds no step */
-  g_clear_pointer (&undone, g_ptr_array_unref);
   tandem_note_begin_user_action (a);
   tandem_note_end_user_action (a);
-  undone = undo_ok (a);
-  assert_text (a, "keep Q");
   g_clear_pointer (&undone, g_ptr_array_unref);
   undone = undo_ok (a);
   assert_text (a, "Q");
@@ -1681,12 +1739,14 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/note/undo/own-edits-only", test_undo_own_edits_only);
   g_test_add_func ("/engine/note/undo/others-typing-survives", test_undo_others_typing_survives);
   g_test_add_func ("/engine/note/undo/delete-reinserts", test_undo_delete_reinserts);
-  g_test_add_func ("/engine/note/undo/delete-then-insert", test_undo_delete_then_insert);
-  g_test_add_func ("/engine/note/undo/group-with-own-delete", test_undo_group_with_own_delete);
   g_test_add_func ("/engine/note/undo/partial-noop", test_undo_partial_noop);
   g_test_add_func ("/engine/note/undo/redo-cleared-by-edit", test_undo_redo_cleared_by_edit);
+  g_test_add_func ("/engine/note/undo/typing-coalesces", test_undo_typing_coalesces);
   g_test_add_func ("/engine/note/undo/user-action-groups", test_undo_user_action_groups);
   g_test_add_func ("/engine/note/undo/converges", test_undo_converges);
+  g_test_add_func ("/engine/note/undo/delete-then-insert", test_undo_delete_then_insert);
+  g_test_add_func ("/engine/note/undo/group-with-own-delete", test_undo_group_with_own_delete);
+  g_test_add_func ("/engine/note/undo/redo-restores-order", test_undo_redo_restores_order);
 
   return g_test_run ();
 }
