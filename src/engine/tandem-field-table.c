@@ -114,7 +114,7 @@ tandem_field_table_apply (TandemFieldTable          *self,
                           const TandemVersionVector *clock)
 {
   Field *f = ensure_field (self, event->field);
-  const char *elem = event->value ? g_variant_get_string (event->value, NULL) : NULL;
+  const char *elem = event->field_op != TANDEM_FIELD_OP_SET ? g_variant_get_string (event->value, NULL) : NULL;
   TandemEventId id = { event->peer, event->seq };
 
   switch (event->field_op)

@@ -672,7 +672,7 @@ run_once (Run *run)
             }
           if (!run_step (run, step, peer, &error))
             {
-              g_string_append_printf (run->failure, "step %u at %s: %s", i + 1, at ? at : "all", error->message);
+              g_string_append_printf (run->failure, "step %u at %s: refused: %s", i + 1, at ? at : "all", error->message);
               return FALSE;
             }
         }
