@@ -263,6 +263,15 @@ tandem_event_graph_add (TandemEventGraph *self,
   return lv;
 }
 
+static int
+compare_lv_descending (gconstpointer a,
+                       gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
 /**
  * tandem_event_graph_truncate:
  * @length: the number of events to keep
@@ -317,19 +326,20 @@ tandem_event_graph_truncate (TandemEventGraph *self,
     else
       i++;
 
+  /* Newest first, so that a candidate below another one is seen to be its
+   * ancestor. */
+  g_array_sort (restored, compare_lv_descending);
   for (guint i = 0; i < restored->len; i++)
     {
       guint32 p = g_array_index (restored, guint32, i);
-      gboolean present = FALSE;
+      gboolean covered = FALSE;
 
       if (p >= length)
         continue;
-      for (guint j = 0; j < self->frontier->len && !present; j++)
-        present = g_array_index (self->frontier, guint32, j) == p;
-      /* a restored parent is a head unless another head descends from it */
-      for (guint j = 0; j < self->frontier->len && !present; j++)
-        present = tandem_event_graph_is_ancestor (self, p, g_array_index (self->frontier, guint32, j));
-      if (!present)
+      /* a restored parent is a head unless a head is it or descends from it */
+      for (guint j = 0; j < self->frontier->len && !covered; j++)
+        covered = tandem_event_graph_is_ancestor (self, p, g_array_index (self->frontier, guint32, j));
+      if (!covered)
         {
           guint k = 0;
 

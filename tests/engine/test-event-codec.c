@@ -79,7 +79,12 @@ assert_rejected_full (const char *json,
 
   g_test_message ("rejecting %s", json);
   events = tandem_events_from_string (json, -1, &error);
-  g_assert_null (events);
+  if (events != NULL)
+    {
+      g_autofree char *got = tandem_event_to_string (g_ptr_array_index (events, 0));
+
+      g_error ("%s was accepted as %s", json, got);
+    }
   g_assert_error (error, domain, code);
   if (fragment != NULL && strstr (error->message, fragment) == NULL)
     g_error ("the error for %s is “%s”, which does not mention “%s”", json, error->message, fragment);
@@ -783,7 +788,7 @@ test_mutations (void)
     }
   g_ptr_array_add (corpus, g_strdup ("{\"" PA "\":3,\"" PB "\":9007199254740992}"));
 
-  for (guint iter = 0; iter < 4000; iter++)
+  for (guint iter = 0; iter < 10000; iter++)
     {
       const char *seed = g_ptr_array_index (corpus, g_rand_int_range (rand, 0, corpus->len));
       g_autoptr(GString) bytes = g_string_new (seed);
@@ -845,8 +850,8 @@ test_mutations (void)
 
   g_test_message ("%u mutants decoded, %u refused, %u as version vectors", n_ok, n_failed, n_vv_ok);
   /* neither side is empty, or the loop tested nothing */
-  g_assert_cmpuint (n_ok, >, 100);
-  g_assert_cmpuint (n_failed, >, 1000);
+  g_assert_cmpuint (n_ok, >, 300);
+  g_assert_cmpuint (n_failed, >, 3000);
   g_assert_cmpuint (n_vv_ok, >, 0);
 }
 
@@ -875,7 +880,7 @@ main (int argc, char **argv)
   /* last: they fail until the codec refuses NUL escapes and validation
    * stops wrapping pos + 1 */
   g_test_add_func ("/engine/event-codec/reject/nul", test_reject_nul);
-  g_test_add_func ("/engine/event-codec/roundtrip/backspace-at-top", test_roundtrip_backspace_at_top);
+  g_test_add_func ("/engine/event-codec/validate/backspace-at-top", test_roundtrip_backspace_at_top);
 
   return g_test_run ();
 }
