@@ -2,6 +2,27 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
+ * A scenario is a JSON object (the full format: ../shared/scenarios/FORMAT.md):
+ *
+ *   {"name": "...", "peers": ["A", "B"], "initial": "text typed by a root peer",
+ *    "fields": {"title": "manual", "tags": "set"},       (unlisted fields: lww)
+ *    "steps": [{"at": "A", "do": "ins", "pos": 1, "text": "x", "name": "A1"},
+ *              {"at": "B", "do": "del", "pos": 0, "len": 1, "name": "B1"},
+ *              {"at": "A", "do": "set" | "unset", "field": "title", "value": "Plan"},
+ *              {"at": "A", "do": "add" | "remove", "field": "tags", "elem": "x"},
+ *              {"at": "B", "do": "receive", "ops": ["A1"]},
+ *              {"at": "A", "do": "sync", "with": "B"}, {"do": "sync-all"},
+ *              {"at": "A", "do": "restart"},
+ *              {"at": "A", "expect": {"text": "...", "pending": ["B1"],
+ *                                     "fields": {"title": {"lww": "x", "manual": {"conflict": ["x", "y"]}},
+ *                                                "tags": {"set": ["a"]}}}}],
+ *    "expect": {...}}                       (checked on every peer after a full sync)
+ *
+ * Peer ids follow the byte order of the names, so the lower name goes left
+ * when concurrent inserts tie. A step that cannot be done (past the end, an
+ * empty insert, an op name that does not exist, a write that does not fit
+ * the field's policy) refuses the file.
+ *
  * All peers live in this process; "the network" is handing TandemEvent runs
  * from one note to another. A restart rebuilds the peer from its own events
  * and causal buffer (what its store would hold), so the state it recovers

@@ -29,6 +29,7 @@
  * Shrunk scenarios go to $G_TEST_BUILDDIR, or the temporary directory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -1765,6 +1766,7 @@ check_c5 (Exec *x)
       TandemEventId first_id = char_event_id (x, first);
       gint32 lo = G_MAXINT32, hi = -1;
       gboolean foreign = FALSE;
+      guint surviving = 0;
 
       for (guint i = 0; i < run->len; i++)
         {
@@ -1773,10 +1775,13 @@ check_c5 (Exec *x)
           mark[c] = r + 1;
           if (rank[c] >= 0)
             {
+              surviving++;
               lo = MIN (lo, rank[c]);
               hi = MAX (hi, rank[c]);
             }
         }
+      if (surviving < 2)
+        continue;
       for (gint32 i = lo + 1; i < hi; i++)
         {
           guint32 c = g_array_index (final, guint32, i);
@@ -2423,7 +2428,7 @@ generate (Exec            *x,
       g_array_index (g.queue, Message, k) = g_array_index (g.queue, Message, i);
       gen_run (&g, &s);
     }
-  for (guint i = 0; i < g.next_op / 8 + 1 && x->check == CODE_OK; i++)
+  for (guint i = 0; g.next_op > 0 && i < g.next_op / 8 + 1 && x->check == CODE_OK; i++)
     {
       Step s = { STEP_RECEIVE, .at = g_rand_int_range (rand, 0, config->n),
                  .op = g_rand_int_range (rand, 0, g.next_op) };
@@ -2566,6 +2571,7 @@ typedef struct
 {
   int code;
   guint failed_world;
+  gboolean reached_tail;    /* the final sync-all ran */
   char *message;
   GPtrArray *texts;         /* of the failing world, one per peer */
   Script *script;           /* the steps the child ran, clamped, up to the failure */
@@ -2611,7 +2617,7 @@ outcome_parse (const char *data,
       if (l[0] == 'S' && step_from_line (l, &s))
         g_array_append_val (in_tail ? o->script->tail : o->script->main, s);
       else if (l[0] == 'T')
-        in_tail = TRUE;
+        in_tail = o->reached_tail = TRUE;
       else if (l[0] == 'H')
         {
           char *end;
@@ -2739,8 +2745,7 @@ shrink_try (Shrink *sh,
     return FALSE;
   sh->attempts++;
   o = spawn_run (candidate, 0, 0, TRUE);
-  if (o->code != sh->code || script_length (o->script) > script_length (sh->best->script) ||
-      (script_length (o->script) == script_length (candidate) && FALSE))
+  if (o->code != sh->code || script_length (o->script) > script_length (sh->best->script))
     {
       outcome_free (o);
       return FALSE;
@@ -3115,7 +3120,7 @@ write_scenario (CaseKind       kind,
   json_builder_begin_array (b);
   for (guint i = 0; i < s->main->len; i++)
     add_step (b, &g_array_index (s->main, Step, i), map, names, counts);
-  if (s->tail->len > 0 || o->code == CODE_C1 || o->code >= CODE_C3)
+  if (o->reached_tail)
     {
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "do");
