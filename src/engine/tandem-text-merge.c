@@ -120,11 +120,31 @@ update_sums (Item *item)
     }
 }
 
-static void
-update_to_root (Item *item)
+/* Adds to the counts of @from and every node above it: a change that
+ * leaves the shape alone costs a few adds per level. */
+static inline void
+add_to_path (Item    *from,
+             gint32   len,
+             gint32   prepare,
+             gint32   effect)
 {
-  for (; item != NULL; item = item->parent)
-    update_sums (item);
+  for (; from != NULL; from = from->parent)
+    {
+      from->sum_len += len;
+      from->sum_prepare += prepare;
+      from->sum_effect += effect;
+    }
+}
+
+static inline void
+set_state (Item   *item,
+           gint32  state)
+{
+  gint32 before = own_prepare (item);
+
+  item->state = state;
+  if ((gint32) own_prepare (item) != before)
+    add_to_path (item, 0, (gint32) own_prepare (item) - before, 0);
 }
 
 static Item *
@@ -236,11 +256,15 @@ insert_before (MergeContext *ctx,
       parent->right = item;
     }
   item->parent = parent;
-  update_to_root (item);
+  update_sums (item);
+  add_to_path (parent, item->sum_len, item->sum_prepare, item->sum_effect);
   while (item->parent != NULL && item->parent->priority < item->priority)
     rotate_up (ctx, item);
 }
 
+/* Puts @item, just cut from the end of @after, right after it. @after's
+ * subtree holds the same characters as before, so only the nodes between
+ * the two gain @item's counts. */
 static void
 insert_after (MergeContext *ctx,
               Item         *after,
@@ -259,7 +283,15 @@ insert_after (MergeContext *ctx,
       parent->left = item;
     }
   item->parent = parent;
-  update_to_root (item);
+  update_sums (item);
+  for (Item *x = parent; x != after; x = x->parent)
+    {
+      x->sum_len += item->sum_len;
+      x->sum_prepare += item->sum_prepare;
+      x->sum_effect += item->sum_effect;
+    }
+  /* after itself: its own share shrank by what moved into item */
+  update_sums (after);
   while (item->parent != NULL && item->parent->priority < item->priority)
     rotate_up (ctx, item);
 }
@@ -428,9 +460,8 @@ change_state (MergeContext *ctx,
       guint32 n = len;
       Item *item = isolate (ctx, id, &n);
 
-      item->state += delta;
+      set_state (item, item->state + delta);
       g_assert (item->state >= NOT_YET_INSERTED);
-      update_to_root (item);
       id += n;
       len -= n;
     }
@@ -646,11 +677,11 @@ apply_delete (MergeContext *ctx,
         {
           item_rank (item, NULL, &effect_pos);
           item->effect_deleted = TRUE;
+          add_to_path (item, 0, 0, -(gint32) n);
           if (emit)
             ctx->emit (TANDEM_OP_DELETE_FORWARD, effect_pos, n, NULL, 0, ctx->user_data);
         }
-      item->state = INSERTED + 1;
-      update_to_root (item);
+      set_state (item, INSERTED + 1);
 
       if (backward)
         d = (DeleteTarget) { lv + (len - done - n), n, item->id + n - 1, TRUE };

@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -1375,8 +1376,10 @@ exec_step (Exec       *x,
       g_assert_not_reached ();
     }
 
-  /* now and then, the text against a fresh replay of the peer's own log */
-  if (x->check == CODE_OK && x->step_index % REPLAY_EVERY == 0)
+  /* now and then, the text against a fresh replay of the peer's own log;
+   * less often for long logs, where a replay one run at a time costs more */
+  if (x->check == CODE_OK &&
+      x->step_index % (REPLAY_EVERY * (1 + tandem_note_get_n_events (x->worlds[0].notes[p]) / 1024)) == 0)
     for (guint w = 0; w < x->n_worlds; w++)
       {
         g_autofree char *text = tandem_note_dup_text (x->worlds[w].notes[p]);
@@ -1563,8 +1566,9 @@ check_union_order (Exec      *x,
   switch (order)
     {
     case ORDER_SHUFFLED_RUNS:
-      list = g_ptr_array_copy (all, (GCopyFunc) tandem_event_ref, NULL);
-      g_ptr_array_set_free_func (list, (GDestroyNotify) tandem_event_unref);
+      list = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+      for (guint i = 0; i < all->len; i++)
+        g_ptr_array_add (list, tandem_event_ref (g_ptr_array_index (all, i)));
       shuffle (list, rand);
       ok = deliver_all (fresh, list, &error);
       break;
