@@ -153,16 +153,13 @@ tandem_op_log_truncate (TandemOpLog *self,
     }
 }
 
-/* Sets the length_before of the run starting at @lv, learnt during a merge. */
+/* Sets the length_before of run @index, learnt during a merge. */
 void
 tandem_op_log_set_length_before (TandemOpLog *self,
-                                 guint32      lv,
+                                 guint        index,
                                  guint32      length)
 {
-  TandemOpRun *run = &g_array_index (self->runs, TandemOpRun, tandem_op_log_find_index (self, lv));
-
-  g_assert (run->lv == lv);
-  run->length_before = length;
+  g_array_index (self->runs, TandemOpRun, index).length_before = length;
 }
 
 /**

@@ -50,7 +50,7 @@ guint              tandem_op_log_get_n_runs   (const TandemOpLog *self);
 guint              tandem_op_log_find_index   (const TandemOpLog *self,
                                                guint32            lv);
 void               tandem_op_log_set_length_before (TandemOpLog *self,
-                                                    guint32      lv,
+                                                    guint        index,
                                                     guint32      length);
 const char        *tandem_op_log_get_text     (const TandemOpLog  *self,
                                                const TandemOpRun  *run,

@@ -77,7 +77,7 @@ typedef struct
   guint32 rng;
   guint32 first_lv;           /* the first lv replayed */
   Item **item_of_lv;          /* indexed by lv - first_lv */
-  GPtrArray *placeholders;    /* Item*, sorted by id */
+  GTree *placeholders;        /* first id -> Item*, for the placeholder's pieces */
   GArray *deletes;            /* DeleteTarget, sorted by lv */
   GArray *version;            /* guint32 heads of the prepare version */
   GArray *scratch_gone;
@@ -352,29 +352,33 @@ find_prepare (MergeContext *ctx,
 
 /* ---- finding items by character id ----------------------------------- */
 
-static guint
-find_placeholder_index (MergeContext *ctx,
-                        guint32       id)
+static int
+compare_ids (gconstpointer a,
+             gconstpointer b,
+             gpointer      user_data)
 {
-  guint lo = 0, hi = ctx->placeholders->len;
+  guint32 x = GPOINTER_TO_UINT (a), y = GPOINTER_TO_UINT (b);
 
-  while (hi - lo > 1)
-    {
-      guint mid = (lo + hi) / 2;
-
-      if (((Item *) g_ptr_array_index (ctx->placeholders, mid))->id <= id)
-        lo = mid;
-      else
-        hi = mid;
-    }
-  return lo;
+  return x < y ? -1 : x > y;
 }
 
+/* The placeholder's pieces keep their order, so the piece holding @id is
+ * the one with the greatest first id not above it. */
 static Item *
 find_placeholder (MergeContext *ctx,
                   guint32       id)
 {
-  return g_ptr_array_index (ctx->placeholders, find_placeholder_index (ctx, id));
+  GTreeNode *node = g_tree_upper_bound (ctx->placeholders, GUINT_TO_POINTER (id));
+
+  node = node ? g_tree_node_previous (node) : g_tree_node_last (ctx->placeholders);
+  return g_tree_node_value (node);
+}
+
+static void
+add_placeholder (MergeContext *ctx,
+                 Item         *piece)
+{
+  g_tree_insert (ctx->placeholders, GUINT_TO_POINTER (piece->id), piece);
 }
 
 static inline Item *
@@ -418,9 +422,7 @@ split_item (MergeContext *ctx,
 
   if (rest->id & PLACEHOLDER_BIT)
     {
-      guint i = find_placeholder_index (ctx, item->id);
-
-      g_ptr_array_insert (ctx->placeholders, i + 1, rest);
+      add_placeholder (ctx, rest);
     }
   else
     {
@@ -430,16 +432,15 @@ split_item (MergeContext *ctx,
   return rest;
 }
 
-/* The item holding exactly characters @id .. @id + n - 1 for some n >= 1
- * and n <= *@len, splitting as needed; *@len is set to n. */
+/* The item holding exactly characters @offset .. @offset + n - 1 of
+ * @item for some n >= 1 and n <= *@len, splitting as needed; *@len is set
+ * to n. */
 static Item *
-isolate (MergeContext *ctx,
-         guint32       id,
-         guint32      *len)
+isolate_at (MergeContext *ctx,
+            Item         *item,
+            guint32       offset,
+            guint32      *len)
 {
-  Item *item = find_item (ctx, id);
-  guint32 offset = id - item->id;
-
   if (offset > 0)
     item = split_item (ctx, item, offset);
   if (*len < item->len)
@@ -447,6 +448,16 @@ isolate (MergeContext *ctx,
   else
     *len = item->len;
   return item;
+}
+
+static Item *
+isolate (MergeContext *ctx,
+         guint32       id,
+         guint32      *len)
+{
+  Item *item = find_item (ctx, id);
+
+  return isolate_at (ctx, item, id - item->id, len);
 }
 
 static void
@@ -672,7 +683,7 @@ apply_delete (MergeContext *ctx,
       DeleteTarget d;
 
       n = len - done;
-      item = isolate (ctx, item->id + offset, &n);
+      item = isolate_at (ctx, item, offset, &n);
       if (!item->effect_deleted)
         {
           item_rank (item, NULL, &effect_pos);
@@ -713,7 +724,7 @@ reset_at_critical (MergeContext *ctx,
   ctx->root = NULL;
   ctx->chunk = 0;
   ctx->chunk_used = 0;
-  g_ptr_array_set_size (ctx->placeholders, 0);
+  g_tree_remove_all (ctx->placeholders);
   g_array_set_size (ctx->deletes, 0);
   g_array_set_size (ctx->version, 1);
   g_array_index (ctx->version, guint32, 0) = lv;
@@ -727,7 +738,7 @@ reset_at_critical (MergeContext *ctx,
       placeholder->right_parent = ID_NONE;
       placeholder->state = INSERTED;
       insert_before (ctx, NULL, placeholder);
-      g_ptr_array_add (ctx->placeholders, placeholder);
+      add_placeholder (ctx, placeholder);
     }
 }
 
@@ -902,7 +913,7 @@ tandem_text_merge (const TandemEventGraph *graph,
   ctx.ops = ops;
   ctx.rng = 0x9e3779b9u;
   ctx.chunks = g_ptr_array_new_with_free_func (g_free);
-  ctx.placeholders = g_ptr_array_new ();
+  ctx.placeholders = g_tree_new_full (compare_ids, NULL, NULL, NULL);
   ctx.deletes = g_array_new (FALSE, FALSE, sizeof (DeleteTarget));
   ctx.version = g_array_new (FALSE, FALSE, sizeof (guint32));
   ctx.scratch_gone = g_array_new (FALSE, FALSE, sizeof (TandemLvRange));
@@ -927,7 +938,7 @@ tandem_text_merge (const TandemEventGraph *graph,
       placeholder->right_parent = ID_NONE;
       placeholder->state = INSERTED;
       insert_before (&ctx, NULL, placeholder);
-      g_ptr_array_add (ctx.placeholders, placeholder);
+      add_placeholder (&ctx, placeholder);
     }
 
   run_starts = collect_run_starts (graph, ctx.first_lv, end);
@@ -990,7 +1001,7 @@ tandem_text_merge (const TandemEventGraph *graph,
               break;
             }
           if (offset == 0)
-            tandem_op_log_set_length_before (ops, lv, length);
+            tandem_op_log_set_length_before (ops, run_index, length);
         }
 
       switch (run->kind)
@@ -1033,7 +1044,7 @@ tandem_text_merge (const TandemEventGraph *graph,
 
   g_free (ctx.item_of_lv);
   g_ptr_array_unref (ctx.chunks);
-  g_ptr_array_unref (ctx.placeholders);
+  g_tree_unref (ctx.placeholders);
   g_array_unref (ctx.deletes);
   g_array_unref (ctx.version);
   g_array_unref (ctx.scratch_gone);

@@ -10,6 +10,7 @@ struct _TandemVersionVector
 {
   /* TandemVersionEntry, sorted by peer; no entry has a zero count */
   GArray *entries;
+  guint hint;             /* the last entry found: lookups repeat a peer */
 };
 
 int
@@ -58,6 +59,12 @@ find_slot (const TandemVersionVector *self,
 {
   guint lo = 0, hi = self->entries->len;
 
+  if (self->hint < hi && g_array_index (self->entries, TandemVersionEntry, self->hint).peer == peer)
+    {
+      *found = TRUE;
+      return self->hint;
+    }
+
   while (lo < hi)
     {
       guint mid = (lo + hi) / 2;
@@ -66,6 +73,7 @@ find_slot (const TandemVersionVector *self,
       if (p == peer)
         {
           *found = TRUE;
+          ((TandemVersionVector *) self)->hint = mid;
           return mid;
         }
       if (p < peer)
