@@ -335,7 +335,7 @@ tandem_event_from_json (JsonNode  *node,
 JsonNode *
 tandem_version_vector_to_json (const TandemVersionVector *vv)
 {
-  JsonObject *object = json_object_new ();
+  g_autoptr(JsonObject) object = json_object_new ();
 
   for (guint i = 0; i < tandem_version_vector_get_size (vv); i++)
     {
@@ -394,12 +394,45 @@ tandem_version_vector_from_json (JsonNode  *node,
 char *
 tandem_events_to_string (GPtrArray *events)
 {
-  g_autoptr(JsonNode) root = json_node_init_array (json_node_alloc (), json_array_new ());
-  JsonArray *array = json_node_get_array (root);
+  g_autoptr(JsonArray) array = json_array_new ();
+  g_autoptr(JsonNode) root = json_node_init_array (json_node_alloc (), array);
 
   for (guint i = 0; i < events->len; i++)
     json_array_add_element (array, tandem_event_to_json (g_ptr_array_index (events, i)));
   return json_to_string (root, FALSE);
+}
+
+/**
+ * tandem_json_has_nul:
+ * @json: JSON text
+ * @length: its length in bytes, or -1 when nul-terminated
+ *
+ * json-glib cuts strings at a "\u0000" escape, so a parsed event cannot show
+ * that its text held a NUL. Input from peers is checked here first.
+ *
+ * Returns: %TRUE if a string in @json holds a NUL
+ */
+gboolean
+tandem_json_has_nul (const char *json,
+                     gssize      length)
+{
+  gsize n = length < 0 ? strlen (json) : (gsize) length;
+  gboolean in_string = FALSE;
+
+  if (memchr (json, '\0', n) != NULL)
+    return TRUE;
+  for (gsize i = 0; i < n; i++)
+    {
+      if (json[i] == '"')
+        in_string = !in_string;
+      else if (in_string && json[i] == '\\' && i + 1 < n)
+        {
+          if (json[i + 1] == 'u' && i + 5 < n && strncmp (json + i + 2, "0000", 4) == 0)
+            return TRUE;
+          i++;   /* skip the escaped character, which may be a quote */
+        }
+    }
+  return FALSE;
 }
 
 /**
@@ -418,6 +451,12 @@ tandem_events_from_string (const char  *json,
   JsonNode *root;
   JsonArray *array;
 
+  if (tandem_json_has_nul (json, length))
+    {
+      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
+                   "Text and names may not contain a NUL character");
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, json, length, error))
     return NULL;
   root = json_parser_get_root (parser);

@@ -199,7 +199,7 @@ tandem_event_validate (const TandemEvent *self,
     case TANDEM_OP_DELETE_BACKWARD:
       if (self->text != NULL || self->field != NULL || self->value != NULL)
         return INVALID ("Delete %" G_GINT64_MODIFIER "x:%" G_GUINT64_FORMAT " carries text or a field", self->peer, self->seq);
-      if (self->kind == TANDEM_OP_DELETE_BACKWARD && self->pos + 1 < self->len)
+      if (self->kind == TANDEM_OP_DELETE_BACKWARD && (guint64) self->pos + 1 < self->len)
         return INVALID ("Backward delete %" G_GINT64_MODIFIER "x:%" G_GUINT64_FORMAT " reaches before the start",
                         self->peer, self->seq);
       break;

@@ -424,11 +424,39 @@ check_position (TandemOpKind   kind,
   else if (kind == TANDEM_OP_DELETE_FORWARD)
     ok = (guint64) pos + len <= length;
   else
-    ok = pos < length && pos + 1 >= len;
+    ok = pos < length && (guint64) pos + 1 >= len;
   if (!ok)
     g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_POSITION,
                  "Position %u with %u code points is outside the text of %u", pos, len, length);
   return ok;
+}
+
+/* Adds a text run made on the current version (@lvs is the frontier):
+ * nothing is concurrent, so it applies as it is. */
+static gboolean
+apply_on_frontier (TandemNote     *self,
+                   TandemEvent    *event,
+                   const guint32  *lvs,
+                   gboolean        notify,
+                   GError        **error)
+{
+  guint32 length = tandem_event_graph_get_length (self->graph);
+  guint32 doc_length = tandem_rope_get_length (self->doc);
+  gsize n_bytes = event->text ? strlen (event->text) : 0;
+  ApplyData data = { self, notify };
+
+  if (!check_position (event->kind, event->pos, event->len, doc_length, error))
+    return FALSE;
+  tandem_event_graph_add (self->graph, event->peer, event->seq, event->len, lvs, event->n_parents);
+  tandem_op_log_append (self->ops, event->kind, event->pos, event->len, event->text, n_bytes,
+                        doc_length, event->n_parents == 1 && length > 0 && lvs[0] == length - 1);
+  if (event->kind == TANDEM_OP_INSERT)
+    apply_to_doc (TANDEM_OP_INSERT, event->pos, event->len, event->text, n_bytes, &data);
+  else if (event->kind == TANDEM_OP_DELETE_FORWARD)
+    apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos, event->len, NULL, 0, &data);
+  else
+    apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos + 1 - event->len, event->len, NULL, 0, &data);
+  return TRUE;
 }
 
 /* Adds a validated event whose parents are all known. */
@@ -443,8 +471,7 @@ integrate (TandemNote   *self,
   guint32 *lvs = event->n_parents <= G_N_ELEMENTS (stack_lvs) ? stack_lvs
                : (heap_lvs = g_new (guint32, event->n_parents));
   guint32 length = tandem_event_graph_get_length (self->graph);
-  gboolean fast, follows;
-  gsize n_bytes = event->text ? strlen (event->text) : 0;
+  gboolean fast;
 
   if (!parents_to_lvs (self, event, lvs))
     g_assert_not_reached ();
@@ -454,45 +481,29 @@ integrate (TandemNote   *self,
   fast = tandem_event_graph_frontier_equals (self->graph, lvs, event->n_parents);
   if (event->kind == TANDEM_OP_FIELD)
     return integrate_field (self, event, lvs, fast, error);
-
-  follows = event->n_parents == 1 && length > 0 && lvs[0] == length - 1;
   if (fast)
-    {
-      guint32 doc_length = tandem_rope_get_length (self->doc);
-      ApplyData data = { self, notify };
+    return apply_on_frontier (self, event, lvs, notify, error);
 
-      if (!check_position (event->kind, event->pos, event->len, doc_length, error))
+  {
+    g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint32));
+    const guint32 *frontier;
+    guint n_frontier;
+    ApplyData data = { self, notify };
+
+    frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
+    g_array_append_vals (old, frontier, n_frontier);
+    tandem_event_graph_add (self->graph, event->peer, event->seq, event->len, lvs, event->n_parents);
+    tandem_op_log_append (self->ops, event->kind, event->pos, event->len, event->text,
+                          event->text ? strlen (event->text) : 0, 0,
+                          event->n_parents == 1 && length > 0 && lvs[0] == length - 1);
+    if (!tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, length,
+                            apply_to_doc, &data, NULL, error))
+      {
+        tandem_event_graph_truncate (self->graph, length);
+        tandem_op_log_truncate (self->ops, length);
         return FALSE;
-      tandem_event_graph_add (self->graph, event->peer, event->seq, event->len, lvs, event->n_parents);
-      tandem_op_log_append (self->ops, event->kind, event->pos, event->len,
-                            event->text, n_bytes, doc_length, follows);
-      if (event->kind == TANDEM_OP_INSERT)
-        apply_to_doc (TANDEM_OP_INSERT, event->pos, event->len, event->text, n_bytes, &data);
-      else if (event->kind == TANDEM_OP_DELETE_FORWARD)
-        apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos, event->len, NULL, 0, &data);
-      else
-        apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos + 1 - event->len, event->len, NULL, 0, &data);
-    }
-  else
-    {
-      g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint32));
-      const guint32 *frontier;
-      guint n_frontier;
-      ApplyData data = { self, notify };
-
-      frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
-      g_array_append_vals (old, frontier, n_frontier);
-      tandem_event_graph_add (self->graph, event->peer, event->seq, event->len, lvs, event->n_parents);
-      tandem_op_log_append (self->ops, event->kind, event->pos, event->len,
-                            event->text, n_bytes, 0, follows);
-      if (!tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, length,
-                              apply_to_doc, &data, NULL, error))
-        {
-          tandem_event_graph_truncate (self->graph, length);
-          tandem_op_log_truncate (self->ops, length);
-          return FALSE;
-        }
-    }
+      }
+  }
   return TRUE;
 }
 
@@ -990,6 +1001,8 @@ record_step (TandemNote   *self,
   tandem_undo_stack_push (stack, lv, event->len, event->kind, event->pos, deleted, how);
 }
 
+/* Makes, applies and records a local text run. Its parents are the
+ * frontier, so it skips the lookups and checks a remote event needs. */
 static TandemEvent *
 local_text (TandemNote   *self,
             TandemOpKind  kind,
@@ -1000,19 +1013,28 @@ local_text (TandemNote   *self,
 {
   guint n_parents;
   const guint32 *frontier = tandem_event_graph_get_frontier (self->graph, &n_parents);
-  TandemEventId stack_parents[4];
-  g_autofree TandemEventId *heap_parents = n_parents > G_N_ELEMENTS (stack_parents)
-                                         ? g_new (TandemEventId, n_parents) : NULL;
-  TandemEventId *parents = heap_parents ? heap_parents : stack_parents;
+  guint32 stack_lvs[4];
+  TandemEventId stack_ids[4];
+  g_autofree guint32 *heap_lvs = NULL;
+  g_autofree TandemEventId *heap_ids = NULL;
+  guint32 *lvs = stack_lvs;
+  TandemEventId *parents = stack_ids;
   guint64 seq = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), self->peer_id);
   TandemEvent *event;
-
-  for (guint i = 0; i < n_parents; i++)
-    parents[i] = tandem_event_graph_get_id (self->graph, frontier[i]);
-  event = tandem_event_new_text (self->peer_id, seq, parents, n_parents, kind, pos, len, text);
   g_autoptr(GError) error = NULL;
 
-  if (!integrate (self, event, self->record_mode != RECORD_EDIT, &error))
+  if (n_parents > G_N_ELEMENTS (stack_lvs))
+    {
+      lvs = heap_lvs = g_new (guint32, n_parents);
+      parents = heap_ids = g_new (TandemEventId, n_parents);
+    }
+  /* a copy: adding the event rewrites the frontier */
+  memcpy (lvs, frontier, n_parents * sizeof (guint32));
+  for (guint i = 0; i < n_parents; i++)
+    parents[i] = tandem_event_graph_get_id (self->graph, lvs[i]);
+  event = tandem_event_new_text (self->peer_id, seq, parents, n_parents, kind, pos, len, text);
+
+  if (!apply_on_frontier (self, event, lvs, self->record_mode != RECORD_EDIT, &error))
     g_error ("A checked local edit failed: %s", error->message);
   record_step (self, event, deleted);
   return event;
@@ -1138,11 +1160,14 @@ tandem_note_set_field (TandemNote  *self,
                        GVariant    *value,
                        GError     **error)
 {
+  /* sink a floating value whatever happens, as callers pass g_variant_new_*() */
+  g_autoptr(GVariant) owned = value ? g_variant_ref_sink (value) : NULL;
+
   g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
 
   if (!check_policy (self, field, FALSE, error))
     return NULL;
-  return local_field (self, field, TANDEM_FIELD_OP_SET, value, NULL, error);
+  return local_field (self, field, TANDEM_FIELD_OP_SET, owned, NULL, error);
 }
 
 TandemEvent *
@@ -1308,30 +1333,39 @@ collect_op (TandemOpKind  kind,
   g_array_append_val ((GArray *) user_data, op);
 }
 
-/* What inverting @step means now: the inverse is made on the version just
- * after the step, merged in memory against everything since, and dropped.
- * Text others typed inside an undone insert is not the step's, so it stays;
- * characters someone else already deleted come out as nothing. */
-static GArray *
-transform_inverse (TandemNote           *self,
-                   const TandemUndoStep *step)
+/* TRUE when every event after @lv is this peer's own and the text shows
+ * the latest of them. Own events after the top of the undo stack are
+ * actions that were undone, each cancelled by its inverse, so the text
+ * then equals the text right after @lv. */
+static gboolean
+only_own_events_after (TandemNote *self,
+                       guint32     lv)
 {
-  GArray *collected = g_array_new (FALSE, FALSE, sizeof (CollectedOp));
-  g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint32));
   guint32 length = tandem_event_graph_get_length (self->graph);
-  guint32 parent = step->lv + step->len - 1;
-  guint64 seq = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), self->peer_id);
   const guint32 *frontier;
   guint n_frontier;
-  g_autoptr(GError) error = NULL;
 
   frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
-  g_array_append_vals (old, frontier, n_frontier);
+  if (n_frontier != 1 || frontier[0] != length - 1)
+    return FALSE;
+  for (lv = lv + 1; lv < length; lv = tandem_event_graph_get_run_end (self->graph, lv))
+    if (tandem_event_graph_get_id (self->graph, lv).peer != self->peer_id)
+      return FALSE;
+  return TRUE;
+}
 
-  tandem_event_graph_add (self->graph, self->peer_id, seq, step->len, &parent, 1);
+/* Adds the inverse of @step to the log, made on @parent; returns its last
+ * lv. It is only ever merged in memory and dropped again. */
+static guint32
+add_inverse (TandemNote           *self,
+             const TandemUndoStep *step,
+             guint32               parent)
+{
+  guint64 seq = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), self->peer_id);
+  guint32 lv = tandem_event_graph_add (self->graph, self->peer_id, seq, step->len, &parent, 1);
+
   if (step->kind == TANDEM_OP_INSERT)
-    tandem_op_log_append (self->ops, TANDEM_OP_DELETE_FORWARD, step->pos, step->len, NULL, 0,
-                          0, FALSE);
+    tandem_op_log_append (self->ops, TANDEM_OP_DELETE_FORWARD, step->pos, step->len, NULL, 0, 0, FALSE);
   else
     {
       guint32 pos = step->kind == TANDEM_OP_DELETE_FORWARD ? step->pos : step->pos + 1 - step->len;
@@ -1339,6 +1373,54 @@ transform_inverse (TandemNote           *self,
       tandem_op_log_append (self->ops, TANDEM_OP_INSERT, pos, step->len,
                             step->deleted->str, step->deleted->len, 0, FALSE);
     }
+  return lv + step->len - 1;
+}
+
+/* What undoing @group means now. Each step's inverse is made on a version
+ * where the text is exactly as the step left it: the step's own version,
+ * or, when only this peer's undone actions came after it, today's version
+ * (so text that an undo brought back counts as the step's own), and for the
+ * earlier steps of the group, the inverse of the step after it (so the
+ * group comes apart in reverse, as it was made). The inverses are merged
+ * in memory against everything else since, and dropped; what comes out is
+ * the edit to make now. Text others typed inside an undone insert is not
+ * the step's, so it stays; characters others deleted come out as nothing. */
+static GArray *
+transform_inverse (TandemNote *self,
+                   GArray     *group)
+{
+  GArray *collected = g_array_new (FALSE, FALSE, sizeof (CollectedOp));
+  g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint32));
+  guint32 length = tandem_event_graph_get_length (self->graph);
+  guint32 previous = TANDEM_LV_NONE;
+  const guint32 *frontier;
+  guint n_frontier;
+  g_autoptr(GError) error = NULL;
+
+  frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
+  g_array_append_vals (old, frontier, n_frontier);
+
+  for (guint i = group->len; i > 0; i--)
+    {
+      const TandemUndoStep *step = &g_array_index (group, TandemUndoStep, i - 1);
+      guint32 step_end = step->lv + step->len - 1;
+      guint32 parent = step_end;
+
+      if (i == group->len)
+        {
+          if (only_own_events_after (self, step_end))
+            parent = length - 1;
+        }
+      else
+        {
+          const TandemUndoStep *next = &g_array_index (group, TandemUndoStep, i);
+
+          if (next->lv == step_end + 1)
+            parent = previous;
+        }
+      previous = add_inverse (self, step, parent);
+    }
+
   if (!tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, length,
                           collect_op, collected, NULL, &error))
     g_error ("Undo could not transform its own edit: %s", error->message);
@@ -1354,6 +1436,7 @@ invert_group (TandemNote       *self,
               GError          **error)
 {
   GArray *group = tandem_undo_stack_pop_group (from);
+  g_autoptr(GArray) ops = NULL;
   GPtrArray *made;
 
   if (group == NULL)
@@ -1364,27 +1447,23 @@ invert_group (TandemNote       *self,
     }
 
   made = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+  ops = transform_inverse (self, group);
   self->record_mode = mode;
   self->action_started = FALSE;
-  for (guint i = group->len; i > 0; i--)
+  for (guint j = 0; j < ops->len; j++)
     {
-      g_autoptr(GArray) ops = transform_inverse (self, &g_array_index (group, TandemUndoStep, i - 1));
+      CollectedOp *op = &g_array_index (ops, CollectedOp, j);
 
-      for (guint j = 0; j < ops->len; j++)
+      if (op->kind == TANDEM_OP_INSERT)
+        g_ptr_array_add (made, local_text (self, TANDEM_OP_INSERT, op->pos, op->len, op->text, NULL));
+      else
         {
-          CollectedOp *op = &g_array_index (ops, CollectedOp, j);
+          g_autofree char *deleted = tandem_rope_dup_utf8 (self->doc, op->pos, op->len);
 
-          if (op->kind == TANDEM_OP_INSERT)
-            g_ptr_array_add (made, local_text (self, TANDEM_OP_INSERT, op->pos, op->len, op->text, NULL));
-          else
-            {
-              g_autofree char *deleted = tandem_rope_dup_utf8 (self->doc, op->pos, op->len);
-
-              g_ptr_array_add (made, local_text (self, TANDEM_OP_DELETE_FORWARD, op->pos, op->len,
-                                                 NULL, deleted));
-            }
-          g_free (op->text);
+          g_ptr_array_add (made, local_text (self, TANDEM_OP_DELETE_FORWARD, op->pos, op->len,
+                                             NULL, deleted));
         }
+      g_free (op->text);
     }
   self->record_mode = RECORD_EDIT;
   tandem_undo_stack_seal (self->undo_stack);

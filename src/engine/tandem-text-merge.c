@@ -831,7 +831,7 @@ check_position (const TandemOpRun *run,
       ok = (guint64) pos + len <= length;
       break;
     case TANDEM_OP_DELETE_BACKWARD:
-      ok = pos < length && pos + 1 >= len;
+      ok = pos < length && (guint64) pos + 1 >= len;
       break;
     case TANDEM_OP_FIELD:
     default:

@@ -166,6 +166,11 @@ cmd_run (int    argc,
       g_strstrip (owned);
       if (*owned == '\0')
         continue;
+      if (tandem_json_has_nul (owned, -1))
+        {
+          reply_error ("a command may not contain a NUL character");
+          continue;
+        }
       if (!json_parser_load_from_data (parser, owned, -1, &error) ||
           !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {

@@ -306,6 +306,7 @@ read_field (TandemNote *note,
       g_autoptr(GPtrArray) values = tandem_note_dup_field_values (note, field);
       JsonArray *list;
       JsonObject *conflict;
+      JsonNode *node;
 
       if (values->len == 0)
         return json_node_init_null (json_node_alloc ());
@@ -316,12 +317,14 @@ read_field (TandemNote *note,
         json_array_add_element (list, variant_to_json (g_ptr_array_index (values, i)));
       conflict = json_object_new ();
       json_object_set_array_member (conflict, "conflict", list);
-      return json_node_init_object (json_node_alloc (), conflict);
+      node = json_node_init_object (json_node_alloc (), conflict);
+      json_object_unref (conflict);
+      return node;
     }
   if (g_str_equal (mode, "set"))
     {
       g_autoptr(GPtrArray) elems = tandem_note_dup_set (note, field);
-      JsonArray *list = json_array_new ();
+      g_autoptr(JsonArray) list = json_array_new ();
 
       for (guint i = 0; i < elems->len; i++)
         json_array_add_string_element (list, g_ptr_array_index (elems, i));
@@ -377,7 +380,8 @@ check_expect (Run        *run,
     {
       JsonArray *want = json_object_get_array_member (expect, "pending");
       g_autoptr(JsonNode) want_node = json_node_init_array (json_node_alloc (), json_array_ref (want));
-      g_autoptr(JsonNode) got_node = json_node_init_array (json_node_alloc (), json_array_new ());
+      g_autoptr(JsonArray) got_list = json_array_new ();
+      g_autoptr(JsonNode) got_node = json_node_init_array (json_node_alloc (), got_list);
       GHashTableIter iter;
       gpointer name, events;
 

@@ -280,13 +280,15 @@ test_manual_resolution_and_reopen (void)
   receive_ok (b, w4);
   receive_ok (c, w1);
   receive_ok (c, w3);
-  for (guint i = 0; i < 3; i++)
-    {
-      TandemNote *note = (TandemNote *[]) { a, b, c }[i];
+  {
+    TandemNote *all[] = { a, b, c };
 
-      assert_lww (note, "title", "z");
-      assert_values (note, "title", 2, "x", "z");
-    }
+    for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+      {
+        assert_lww (all[i], "title", "z");
+        assert_values (all[i], "title", 2, "x", "z");
+      }
+  }
 
   /* and a second pick, seen by all, settles it for good */
   {
@@ -317,13 +319,15 @@ test_manual_partial_dominance (void)
   receive_ok (b, w1);
   receive_ok (b, w3);
   receive_ok (c, w2);
-  for (guint i = 0; i < 3; i++)
-    {
-      TandemNote *note = (TandemNote *[]) { a, b, c }[i];
+  {
+    TandemNote *all[] = { a, b, c };
 
-      assert_lww (note, "title", "Z");
-      assert_values (note, "title", 2, "Y", "Z");
-    }
+    for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+      {
+        assert_lww (all[i], "title", "Z");
+        assert_values (all[i], "title", 2, "Y", "Z");
+      }
+  }
 }
 
 /* ---- unset ------------------------------------------------------------------ */
@@ -506,6 +510,29 @@ test_policy_errors (void)
   assert_set (a, "tags", 0);
   assert_values (a, "title", 0);
   assert_lww (a, "color", "red");
+}
+
+/* Like any GLib function taking a GVariant, set_field sinks a floating
+ * value even when it refuses the write; otherwise the usual
+ * set_field (note, f, g_variant_new_string (...), &error) leaks on error. */
+static void
+test_policy_error_sinks_value (void)
+{
+  g_autoptr(TandemNote) a = new_note (PEER_A, "tags", TANDEM_FIELD_POLICY_SET);
+  GVariant *value = g_variant_new_string ("x");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemEvent) e = NULL;
+  gboolean still_floating;
+
+  g_variant_ref (value);      /* ours; the floating reference is the callee's */
+  e = tandem_note_set_field (a, "tags", value, &error);
+  g_assert_null (e);
+  g_assert_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_FIELD);
+  still_floating = g_variant_is_floating (value);
+  if (still_floating)
+    g_variant_ref_sink (value);
+  g_variant_unref (value);
+  g_assert_false (still_floating);
 }
 
 /* Registers keep one state for lww and manual: switching reads the same
@@ -980,6 +1007,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/field-table/delivery/any-order", test_any_delivery_order);
   g_test_add_func ("/engine/field-table/table/dominated-and-duplicate", test_table_dominated_and_duplicate);
   g_test_add_func ("/engine/field-table/values/int-and-bool", test_int_and_bool_values);
+  /* last: it fails while a refused write leaks its floating value */
+  g_test_add_func ("/engine/field-table/values/refused-write-sinks-value", test_policy_error_sinks_value);
 
   return g_test_run ();
 }

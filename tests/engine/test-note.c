@@ -1609,6 +1609,81 @@ test_undo_typing_coalesces (void)
   g_assert_false (tandem_note_can_undo (a));
 }
 
+/* Undo of an action made of several deletes puts every character back in
+ * its place. The re-inserts of one undo must not be ordered against each
+ * other as if they were concurrent. */
+static void
+test_undo_group_of_deletes_restores_order (void)
+{
+  g_autoptr(TandemNote) a = tandem_note_new (PEER_A);
+  g_autoptr(GPtrArray) undone = NULL;
+
+  tandem_event_unref (insert_ok (a, 0, "abcdefgh"));
+  tandem_note_begin_user_action (a);
+  tandem_event_unref (delete_ok (a, 2, 1));
+  tandem_event_unref (delete_ok (a, 2, 1));
+  tandem_note_end_user_action (a);
+  assert_text (a, "abefgh");
+
+  undone = undo_ok (a);
+  assert_text (a, "abcdefgh");
+}
+
+/* One user alone: undoing every action walks back through exactly the
+ * texts there were, and redoing walks forward again. */
+static void
+test_undo_single_user_random (void)
+{
+  for (guint32 seed = 300; seed < 400; seed++)
+    {
+      g_autoptr(TandemNote) a = tandem_note_new (PEER_A);
+      g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+      g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+      guint n_actions = g_rand_int_range (rand, 1, 7);
+
+      g_test_message ("seed %u", seed);
+      g_ptr_array_add (texts, tandem_note_dup_text (a));
+      for (guint i = 0; i < n_actions; i++)
+        {
+          guint n_ops = g_rand_int_range (rand, 1, 4);
+
+          tandem_note_begin_user_action (a);
+          for (guint k = 0; k < n_ops; k++)
+            {
+              guint length = tandem_note_get_length (a);
+
+              if (length > 0 && g_rand_boolean (rand))
+                {
+                  guint pos = g_rand_int_range (rand, 0, length);
+                  guint len = g_rand_int_range (rand, 1, MIN (length - pos, 3) + 1);
+
+                  tandem_event_unref (delete_ok (a, pos, len));
+                }
+              else
+                tandem_event_unref (insert_ok (a, g_rand_int_range (rand, 0, length + 1),
+                                               sim_pieces[g_rand_int_range (rand, 0, G_N_ELEMENTS (sim_pieces))]));
+            }
+          tandem_note_end_user_action (a);
+          g_ptr_array_add (texts, tandem_note_dup_text (a));
+        }
+
+      for (guint i = n_actions; i > 0; i--)
+        {
+          g_autoptr(GPtrArray) made = undo_ok (a);
+
+          assert_text (a, g_ptr_array_index (texts, i - 1));
+        }
+      g_assert_false (tandem_note_can_undo (a));
+      for (guint i = 1; i <= n_actions; i++)
+        {
+          g_autoptr(GPtrArray) made = redo_ok (a);
+
+          assert_text (a, g_ptr_array_index (texts, i));
+        }
+      g_assert_false (tandem_note_can_redo (a));
+    }
+}
+
 /* Redo of a step whose undo came out as several pieces puts the pieces
  * back in their order. */
 static void
@@ -1746,7 +1821,9 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/note/undo/converges", test_undo_converges);
   g_test_add_func ("/engine/note/undo/delete-then-insert", test_undo_delete_then_insert);
   g_test_add_func ("/engine/note/undo/group-with-own-delete", test_undo_group_with_own_delete);
+  g_test_add_func ("/engine/note/undo/group-of-deletes-restores-order", test_undo_group_of_deletes_restores_order);
   g_test_add_func ("/engine/note/undo/redo-restores-order", test_undo_redo_restores_order);
+  g_test_add_func ("/engine/note/undo/single-user-random", test_undo_single_user_random);
 
   return g_test_run ();
 }
