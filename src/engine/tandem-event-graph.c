@@ -30,6 +30,13 @@ typedef struct
   GArray *spans;            /* PeerSpan, sorted by seq */
 } PeerIndex;
 
+/* A max-heap of lvs with flags, for walking back from several heads at once. */
+typedef struct
+{
+  guint32 lv;
+  guint32 flag;
+} HeapEntry;
+
 struct _TandemEventGraph
 {
   GArray *runs;             /* GraphRun, sorted by lv */
@@ -40,6 +47,7 @@ struct _TandemEventGraph
   guint32 length;
   PeerIndex *last_peer;     /* most lookups ask for the same peer as the last */
   guint last_run;           /* ... and for the run of the last lv, or a neighbour */
+  GArray *heap;             /* scratch for the walks; a graph is used by one thread */
 };
 
 static void
@@ -61,6 +69,7 @@ tandem_event_graph_new (void)
   self->peers = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, peer_index_free);
   self->frontier = g_array_new (FALSE, FALSE, sizeof (guint32));
   self->version = tandem_version_vector_new ();
+  self->heap = g_array_new (FALSE, FALSE, sizeof (HeapEntry));
   return self;
 }
 
@@ -74,6 +83,7 @@ tandem_event_graph_free (TandemEventGraph *self)
   g_hash_table_unref (self->peers);
   g_array_unref (self->frontier);
   tandem_version_vector_free (self->version);
+  g_array_unref (self->heap);
   g_free (self);
 }
 
@@ -458,12 +468,6 @@ tandem_event_graph_frontier_equals (const TandemEventGraph *self,
 
 /* ---- walks over the graph, newest first ------------------------------ */
 
-/* A max-heap of lvs with flags, for walking back from several heads at once. */
-typedef struct
-{
-  guint32 lv;
-  guint32 flag;
-} HeapEntry;
 
 static void
 heap_push (GArray  *heap,
@@ -524,6 +528,14 @@ heap_top (GArray *heap)
   return g_array_index (heap, HeapEntry, 0).lv;
 }
 
+/* The walks below never nest, so they share one array. */
+static GArray *
+scratch_heap (const TandemEventGraph *self)
+{
+  g_array_set_size (self->heap, 0);
+  return self->heap;
+}
+
 enum { ONLY_A = 1, ONLY_B = 2, SHARED = 3 };
 
 static void
@@ -567,7 +579,7 @@ tandem_event_graph_diff (const TandemEventGraph *self,
                          GArray                 *only_a,
                          GArray                 *only_b)
 {
-  g_autoptr(GArray) heap = g_array_new (FALSE, FALSE, sizeof (HeapEntry));
+  GArray *heap = scratch_heap (self);
   guint n_unshared = 0;
 
   for (guint i = 0; i < n_a; i++)
@@ -641,7 +653,7 @@ tandem_event_graph_find_dominator (const TandemEventGraph *self,
                                    const guint32          *heads,
                                    guint                   n_heads)
 {
-  g_autoptr(GArray) heap = g_array_new (FALSE, FALSE, sizeof (HeapEntry));
+  GArray *heap = scratch_heap (self);
 
   for (guint i = 0; i < n_heads; i++)
     heap_push (heap, heads[i], 0);
@@ -718,14 +730,14 @@ tandem_event_graph_is_ancestor (const TandemEventGraph *self,
                                 guint32                 ancestor,
                                 guint32                 lv)
 {
-  g_autoptr(GArray) heap = NULL;
+  GArray *heap;
 
   if (ancestor == lv)
     return TRUE;
   if (ancestor > lv)
     return FALSE;
 
-  heap = g_array_new (FALSE, FALSE, sizeof (HeapEntry));
+  heap = scratch_heap (self);
   heap_push (heap, lv, 0);
   while (heap->len > 0)
     {
