@@ -32,8 +32,9 @@ Run it:
     python3 tests/bench/bench.py build [--runs 5]
 
 It installs yjs and diamond-types-node into BUILDDIR/bench-node (npm, never
-into the repository) and builds floor.c into BUILDDIR/bench-floor when
-missing or stale.  Traces come from ../shared/traces next to the repository,
+into the repository), builds floor.c into BUILDDIR/bench-floor when missing
+or stale, and builds Tandem as users get it (release, LTO) in
+BUILDDIR/bench-release.  Traces come from ../shared/traces next to the repository,
 or $TANDEM_TRACES; without them it says so and exits 0.
 
 The contract for `tandem-peer replay TRACE.json.gz [--repeat N]`: exit 0 and
@@ -100,12 +101,28 @@ def ensure_floor(build):
                                check=True).stdout.split()
     except (OSError, subprocess.CalledProcessError) as e:
         return None, f"pkg-config failed: {e}"
-    # -O2 is what Tandem's default debugoptimized build uses.
-    cmd = [os.environ.get("CC", "cc"), "-O2", "-o", str(exe), str(src), *flags]
+    # -O3, like the release build of Tandem that is measured.
+    cmd = [os.environ.get("CC", "cc"), "-O3", "-o", str(exe), str(src), *flags]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         return None, f"compiling floor.c failed: {r.stderr.strip()[-300:]}"
     return exe, None
+
+
+def ensure_release_peer(build):
+    """Builds tandem-peer as users get it (release, LTO) in BUILDDIR/bench-release.
+
+    Returns (path, None) or (None, error string)."""
+    rel = build / "bench-release"
+    try:
+        if not (rel / "build.ninja").exists():
+            subprocess.run(["meson", "setup", str(rel), str(REPO), "--buildtype=release",
+                            "-Db_lto=true"], capture_output=True, text=True, check=True)
+        subprocess.run(["meson", "compile", "-C", str(rel), "src/peer/tandem-peer"],
+                       capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        return None, f"release build failed: {getattr(e, 'stderr', e)}"
+    return rel / "src" / "peer" / "tandem-peer", None
 
 
 def run_once(cmd):
@@ -189,8 +206,7 @@ def main():
     node_dir = build / "bench-node"
     node_err = ensure_node_packages(node_dir) if shutil.which("node") else "node not found"
     floor_exe, floor_err = ensure_floor(build)
-    tandem_exe = build / "src" / "peer" / "tandem-peer"
-    tandem_err = None if tandem_exe.exists() else f"{tandem_exe} not built"
+    tandem_exe, tandem_err = ensure_release_peer(build)
 
     def node(script, trace, *extra):
         return ["node", "--expose-gc", str(HERE / script), str(trace), "--node-dir",
