@@ -9,7 +9,7 @@
  * through tandem_text_merge(). Events whose parents are missing wait in the
  * causal buffer.
  */
-#include "tandem-note.h"
+#include "tandem-note-private.h"
 
 #include "tandem-engine-error.h"
 #include "tandem-event-graph.h"
@@ -20,28 +20,6 @@
 
 #include <string.h>
 
-#define UNDO_DEPTH 200
-
-struct _TandemNote
-{
-  GObject parent_instance;
-
-  guint64 peer_id;
-  TandemEventGraph *graph;
-  TandemOpLog *ops;
-  TandemRope *doc;
-  TandemFieldTable *fields;
-  GHashTable *field_events;     /* lv -> TandemEvent */
-  GHashTable *policies;         /* name -> TandemFieldPolicy */
-  guint64 lamport;
-  GPtrArray *pending;           /* TandemEvent */
-
-  TandemUndoStack *undo_stack;
-  TandemUndoStack *redo_stack;
-  guint user_action_depth;
-  gboolean action_started;      /* the current user action has a step */
-  enum { RECORD_EDIT, RECORD_UNDO, RECORD_REDO } record_mode;
-};
 
 G_DEFINE_FINAL_TYPE (TandemNote, tandem_note, G_TYPE_OBJECT)
 
@@ -268,14 +246,9 @@ tandem_note_get_memory_size (TandemNote *self)
 
 /* ---- applying events -------------------------------------------------- */
 
-typedef struct
-{
-  TandemNote *note;
-  gboolean notify;
-} ApplyData;
 
-static void
-apply_to_doc (TandemOpKind  kind,
+void
+_tandem_note_apply_to_doc (TandemOpKind  kind,
               guint32       pos,
               guint32       len,
               const char   *text,
@@ -303,8 +276,25 @@ apply_to_doc (TandemOpKind  kind,
     }
 }
 
-static gboolean
-parents_to_lvs (TandemNote        *self,
+void
+_tandem_note_emit_inserted (TandemNote *self,
+                            guint       pos,
+                            const char *text,
+                            guint       len)
+{
+  g_signal_emit (self, signals[TEXT_INSERTED], 0, pos, text, len);
+}
+
+void
+_tandem_note_emit_deleted (TandemNote *self,
+                           guint       pos,
+                           guint       len)
+{
+  g_signal_emit (self, signals[TEXT_DELETED], 0, pos, len);
+}
+
+gboolean
+_tandem_note_parents_to_lvs (TandemNote        *self,
                 const TandemEvent *event,
                 guint32           *lvs)
 {
@@ -317,8 +307,8 @@ parents_to_lvs (TandemNote        *self,
   return TRUE;
 }
 
-static gboolean
-parents_known (TandemNote        *self,
+gboolean
+_tandem_note_parents_known (TandemNote        *self,
                const TandemEvent *event)
 {
   const TandemVersionVector *vv = tandem_event_graph_get_version (self->graph);
@@ -331,8 +321,8 @@ parents_known (TandemNote        *self,
 
 /* A peer makes each event on a version holding its previous one; otherwise
  * version vectors would stop describing sets of events. */
-static gboolean
-check_own_chain (TandemNote        *self,
+gboolean
+_tandem_note_check_own_chain (TandemNote        *self,
                  const TandemEvent *event,
                  const guint32     *lvs,
                  GError           **error)
@@ -399,7 +389,7 @@ integrate_field (TandemNote     *self,
       tandem_op_log_append (self->ops, TANDEM_OP_FIELD, 0, 1, NULL, 0, 0, FALSE);
       /* learns the text length at the write's parents; emits nothing */
       ok = tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, lv,
-                              apply_to_doc, &data, NULL, NULL);
+                              _tandem_note_apply_to_doc, &data, NULL, NULL);
       g_assert (ok);
     }
 
@@ -451,17 +441,17 @@ apply_on_frontier (TandemNote     *self,
   tandem_op_log_append (self->ops, event->kind, event->pos, event->len, event->text, n_bytes,
                         doc_length, event->n_parents == 1 && length > 0 && lvs[0] == length - 1);
   if (event->kind == TANDEM_OP_INSERT)
-    apply_to_doc (TANDEM_OP_INSERT, event->pos, event->len, event->text, n_bytes, &data);
+    _tandem_note_apply_to_doc (TANDEM_OP_INSERT, event->pos, event->len, event->text, n_bytes, &data);
   else if (event->kind == TANDEM_OP_DELETE_FORWARD)
-    apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos, event->len, NULL, 0, &data);
+    _tandem_note_apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos, event->len, NULL, 0, &data);
   else
-    apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos + 1 - event->len, event->len, NULL, 0, &data);
+    _tandem_note_apply_to_doc (TANDEM_OP_DELETE_FORWARD, event->pos + 1 - event->len, event->len, NULL, 0, &data);
   return TRUE;
 }
 
 /* Adds a validated event whose parents are all known. */
-static gboolean
-integrate (TandemNote   *self,
+gboolean
+_tandem_note_integrate (TandemNote   *self,
            TandemEvent  *event,
            gboolean      notify,
            GError      **error)
@@ -473,9 +463,9 @@ integrate (TandemNote   *self,
   guint32 length = tandem_event_graph_get_length (self->graph);
   gboolean fast;
 
-  if (!parents_to_lvs (self, event, lvs))
+  if (!_tandem_note_parents_to_lvs (self, event, lvs))
     g_assert_not_reached ();
-  if (!check_own_chain (self, event, lvs, error))
+  if (!_tandem_note_check_own_chain (self, event, lvs, error))
     return FALSE;
 
   fast = tandem_event_graph_frontier_equals (self->graph, lvs, event->n_parents);
@@ -497,7 +487,7 @@ integrate (TandemNote   *self,
                           event->text ? strlen (event->text) : 0, 0,
                           event->n_parents == 1 && length > 0 && lvs[0] == length - 1);
     if (!tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, length,
-                            apply_to_doc, &data, NULL, error))
+                            _tandem_note_apply_to_doc, &data, NULL, error))
       {
         tandem_event_graph_truncate (self->graph, length);
         tandem_op_log_truncate (self->ops, length);
@@ -527,7 +517,7 @@ drain_pending (TandemNote *self)
               g_ptr_array_remove_index (self->pending, i);
               continue;
             }
-          if (!parents_known (self, event) && event->seq >= known)
+          if (!_tandem_note_parents_known (self, event) && event->seq >= known)
             {
               i++;
               continue;
@@ -541,14 +531,14 @@ drain_pending (TandemNote *self)
             ready = tandem_event_ref (event);
           g_ptr_array_remove_index (self->pending, i);
           progress = TRUE;
-          if (!integrate (self, ready, TRUE, &error))
+          if (!_tandem_note_integrate (self, ready, TRUE, &error))
             g_signal_emit (self, signals[EVENT_REJECTED], 0, ready, error);
         }
     }
 }
 
-static gboolean
-is_pending (TandemNote        *self,
+gboolean
+_tandem_note_is_pending (TandemNote        *self,
             const TandemEvent *event)
 {
   for (guint i = 0; i < self->pending->len; i++)
@@ -590,9 +580,9 @@ tandem_note_receive (TandemNote   *self,
   if (event->seq + event->len <= known)
     return TRUE;
 
-  if (event->seq > known || !parents_known (self, event))
+  if (event->seq > known || !_tandem_note_parents_known (self, event))
     {
-      if (!is_pending (self, event))
+      if (!_tandem_note_is_pending (self, event))
         g_ptr_array_add (self->pending, tandem_event_ref (event));
       return TRUE;
     }
@@ -601,218 +591,10 @@ tandem_note_receive (TandemNote   *self,
     trimmed = tandem_event_slice (event, known - event->seq, event->seq + event->len - known);
   else
     trimmed = tandem_event_ref (event);
-  if (!integrate (self, trimmed, TRUE, error))
+  if (!_tandem_note_integrate (self, trimmed, TRUE, error))
     return FALSE;
   drain_pending (self);
   return TRUE;
-}
-
-/* Adds a ready text run to the log without touching the text yet; the
- * batch is merged in one replay by flush_batch(). */
-static gboolean
-append_unmerged (TandemNote   *self,
-                 TandemEvent  *event,
-                 GError      **error)
-{
-  g_autofree guint32 *lvs = g_new (guint32, MAX (event->n_parents, 1));
-  guint32 length = tandem_event_graph_get_length (self->graph);
-
-  if (!parents_to_lvs (self, event, lvs))
-    g_assert_not_reached ();
-  if (!check_own_chain (self, event, lvs, error))
-    return FALSE;
-  tandem_event_graph_add (self->graph, event->peer, event->seq, event->len, lvs, event->n_parents);
-  tandem_op_log_append (self->ops, event->kind, event->pos, event->len, event->text,
-                        event->text ? strlen (event->text) : 0, 0,
-                        event->n_parents == 1 && length > 0 && lvs[0] == length - 1);
-  return TRUE;
-}
-
-typedef struct
-{
-  guint32 start;            /* first lv of the batch */
-  GArray *old_frontier;     /* the version the text shows */
-  GPtrArray *events;        /* the runs in the batch, for the slow path */
-} Batch;
-
-/* Starts an empty batch at the current version. */
-static void
-batch_restart (TandemNote *self,
-               Batch      *batch)
-{
-  const guint32 *frontier;
-  guint n_frontier;
-
-  g_ptr_array_set_size (batch->events, 0);
-  batch->start = tandem_event_graph_get_length (self->graph);
-  frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
-  g_array_set_size (batch->old_frontier, 0);
-  g_array_append_vals (batch->old_frontier, frontier, n_frontier);
-}
-
-/* Merges the batch in one replay. If a run in it turns out invalid, the
- * text and log go back to where the batch started and the runs are
- * integrated one at a time, so exactly the invalid ones are refused. */
-static void
-flush_batch (TandemNote *self,
-             Batch      *batch,
-             GPtrArray  *errors)
-{
-  guint32 end = tandem_event_graph_get_length (self->graph);
-
-  if (end > batch->start)
-    {
-      g_autoptr(TandemRope) backup = tandem_rope_copy (self->doc);
-      ApplyData quiet = { self, FALSE };
-      g_autoptr(GError) error = NULL;
-
-      if (tandem_text_merge (self->graph, self->ops, (guint32 *) batch->old_frontier->data,
-                             batch->old_frontier->len, batch->start, apply_to_doc, &quiet, NULL, &error))
-        {
-          g_autofree char *text = tandem_rope_dup_utf8 (self->doc, 0, tandem_rope_get_length (self->doc));
-
-          /* an editor mirrors a batch as one replacement of the whole text */
-          g_signal_emit (self, signals[TEXT_DELETED], 0, 0, (guint) tandem_rope_get_length (backup));
-          g_signal_emit (self, signals[TEXT_INSERTED], 0, 0, text, (guint) tandem_rope_get_length (self->doc));
-        }
-      else
-        {
-          tandem_rope_free (self->doc);
-          self->doc = g_steal_pointer (&backup);
-          tandem_event_graph_truncate (self->graph, batch->start);
-          tandem_op_log_truncate (self->ops, batch->start);
-          for (guint i = 0; i < batch->events->len; i++)
-            {
-              TandemEvent *event = g_ptr_array_index (batch->events, i);
-              g_autoptr(GError) one_error = NULL;
-
-              if (parents_known (self, event) &&
-                  !tandem_version_vector_contains (tandem_event_graph_get_version (self->graph),
-                                                   &(TandemEventId) { event->peer, event->seq }) &&
-                  !integrate (self, event, TRUE, &one_error))
-                g_ptr_array_add (errors, g_steal_pointer (&one_error));
-            }
-        }
-    }
-  batch_restart (self, batch);
-}
-
-static void
-batch_add (TandemNote *self,
-           Batch      *batch,
-           TandemEvent *event,
-           GPtrArray  *errors)
-{
-  GError *error = NULL;
-  guint64 known = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), event->peer);
-  g_autoptr(TandemEvent) trimmed = event->seq < known
-    ? tandem_event_slice (event, known - event->seq, event->seq + event->len - known)
-    : tandem_event_ref (event);
-
-  /* Runs on the current version and field writes need no batch. */
-  if (batch->events->len == 0 || trimmed->kind == TANDEM_OP_FIELD)
-    {
-      guint32 lvs[TANDEM_EVENT_MAX_PARENTS];
-
-      if (!parents_to_lvs (self, trimmed, lvs))
-        g_assert_not_reached ();
-      if (trimmed->kind == TANDEM_OP_FIELD ||
-          tandem_event_graph_frontier_equals (self->graph, lvs, trimmed->n_parents))
-        {
-          flush_batch (self, batch, errors);
-          if (!integrate (self, trimmed, TRUE, &error))
-            g_ptr_array_add (errors, error);
-          batch_restart (self, batch);
-          return;
-        }
-    }
-  if (append_unmerged (self, trimmed, &error))
-    g_ptr_array_add (batch->events, g_steal_pointer (&trimmed));
-  else
-    g_ptr_array_add (errors, error);
-}
-
-/**
- * tandem_note_receive_many:
- * @events: (element-type TandemEvent): runs, in any order
- * @errors: (out) (optional) (transfer container) (element-type GError):
- *   why each refused run was refused
- *
- * Like tandem_note_receive() for each run, but concurrent runs are merged
- * in one replay, which is what a peer catching up on a long history needs.
- *
- * Returns: %TRUE if no run was refused
- */
-gboolean
-tandem_note_receive_many (TandemNote  *self,
-                          GPtrArray   *events,
-                          GPtrArray  **errors)
-{
-  g_autoptr(GPtrArray) refused = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  Batch batch = { 0 };
-  gboolean progress = TRUE;
-  gboolean ok;
-
-  g_return_val_if_fail (TANDEM_IS_NOTE (self), FALSE);
-
-  batch.old_frontier = g_array_new (FALSE, FALSE, sizeof (guint32));
-  batch.events = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
-  batch_restart (self, &batch);
-
-  for (guint i = 0; i < events->len; i++)
-    {
-      TandemEvent *event = g_ptr_array_index (events, i);
-      GError *error = NULL;
-      guint64 known;
-
-      if (!tandem_event_validate (event, &error))
-        {
-          g_ptr_array_add (refused, error);
-          continue;
-        }
-      known = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), event->peer);
-      if (event->seq + event->len <= known)
-        continue;
-      if (event->seq > known || !parents_known (self, event))
-        {
-          if (!is_pending (self, event))
-            g_ptr_array_add (self->pending, tandem_event_ref (event));
-          continue;
-        }
-      batch_add (self, &batch, event, refused);
-    }
-
-  /* what the batch released from the causal buffer */
-  while (progress)
-    {
-      progress = FALSE;
-      for (guint i = 0; i < self->pending->len;)
-        {
-          TandemEvent *event = g_ptr_array_index (self->pending, i);
-          guint64 known = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), event->peer);
-
-          if (event->seq + event->len <= known)
-            g_ptr_array_remove_index (self->pending, i);
-          else if (event->seq <= known && parents_known (self, event))
-            {
-              g_autoptr(TandemEvent) ready = tandem_event_ref (event);
-
-              g_ptr_array_remove_index (self->pending, i);
-              batch_add (self, &batch, ready, refused);
-              progress = TRUE;
-            }
-          else
-            i++;
-        }
-    }
-  flush_batch (self, &batch, refused);
-
-  g_array_unref (batch.old_frontier);
-  g_ptr_array_unref (batch.events);
-  ok = refused->len == 0;
-  if (errors != NULL)
-    *errors = g_steal_pointer (&refused);
-  return ok;
 }
 
 guint
@@ -979,32 +761,10 @@ tandem_note_dup_text_by_replay (TandemNote *self)
 
 /* ---- local edits -------------------------------------------------------- */
 
-static void
-record_step (TandemNote   *self,
-             TandemEvent  *event,
-             const char   *deleted)
-{
-  /* the event was just appended */
-  guint32 lv = tandem_event_graph_get_length (self->graph) - event->len;
-  TandemUndoStack *stack = self->record_mode == RECORD_UNDO ? self->redo_stack : self->undo_stack;
-  TandemUndoPush how;
-
-  if (self->record_mode != RECORD_EDIT || self->user_action_depth > 0)
-    {
-      how = self->action_started ? TANDEM_UNDO_JOIN_GROUP : TANDEM_UNDO_NEW_GROUP;
-      self->action_started = TRUE;
-    }
-  else
-    how = TANDEM_UNDO_COALESCE;
-  if (self->record_mode == RECORD_EDIT)
-    tandem_undo_stack_clear (self->redo_stack);
-  tandem_undo_stack_push (stack, lv, event->len, event->kind, event->pos, deleted, how);
-}
-
 /* Makes, applies and records a local text run. Its parents are the
  * frontier, so it skips the lookups and checks a remote event needs. */
-static TandemEvent *
-local_text (TandemNote   *self,
+TandemEvent *
+_tandem_note_local_text (TandemNote   *self,
             TandemOpKind  kind,
             guint32       pos,
             guint32       len,
@@ -1036,7 +796,7 @@ local_text (TandemNote   *self,
 
   if (!apply_on_frontier (self, event, lvs, self->record_mode != RECORD_EDIT, &error))
     g_error ("A checked local edit failed: %s", error->message);
-  record_step (self, event, deleted);
+  _tandem_note_record_step (self, event, deleted);
   return event;
 }
 
@@ -1073,7 +833,7 @@ tandem_note_insert (TandemNote  *self,
     }
   if (!check_position (TANDEM_OP_INSERT, pos, len, tandem_rope_get_length (self->doc), error))
     return NULL;
-  return local_text (self, TANDEM_OP_INSERT, pos, len, text, NULL);
+  return _tandem_note_local_text (self, TANDEM_OP_INSERT, pos, len, text, NULL);
 }
 
 /**
@@ -1102,7 +862,7 @@ tandem_note_delete (TandemNote  *self,
   if (!check_position (TANDEM_OP_DELETE_FORWARD, pos, len, tandem_rope_get_length (self->doc), error))
     return NULL;
   deleted = tandem_rope_dup_utf8 (self->doc, pos, len);
-  return local_text (self, TANDEM_OP_DELETE_FORWARD, pos, len, NULL, deleted);
+  return _tandem_note_local_text (self, TANDEM_OP_DELETE_FORWARD, pos, len, NULL, deleted);
 }
 
 static TandemEvent *
@@ -1122,7 +882,7 @@ local_field (TandemNote     *self,
                                   self->lamport + 1,
                                   observed ? (TandemEventId *) observed->data : NULL,
                                   observed ? observed->len : 0);
-  if (!tandem_event_validate (event, error) || !integrate (self, event, TRUE, error))
+  if (!tandem_event_validate (event, error) || !_tandem_note_integrate (self, event, TRUE, error))
     return NULL;
   return g_steal_pointer (&event);
 }
@@ -1275,226 +1035,3 @@ tandem_note_get_lamport (TandemNote *self)
 
 /* ---- undo ----------------------------------------------------------------- */
 
-/**
- * tandem_note_begin_user_action:
- *
- * Edits until the matching tandem_note_end_user_action() undo as one
- * action. Outside user actions, a run of typing or deleting is one action.
- */
-void
-tandem_note_begin_user_action (TandemNote *self)
-{
-  g_return_if_fail (TANDEM_IS_NOTE (self));
-  if (self->user_action_depth++ == 0)
-    self->action_started = FALSE;
-}
-
-void
-tandem_note_end_user_action (TandemNote *self)
-{
-  g_return_if_fail (TANDEM_IS_NOTE (self));
-  g_return_if_fail (self->user_action_depth > 0);
-  if (--self->user_action_depth == 0)
-    tandem_undo_stack_seal (self->undo_stack);
-}
-
-gboolean
-tandem_note_can_undo (TandemNote *self)
-{
-  g_return_val_if_fail (TANDEM_IS_NOTE (self), FALSE);
-  return !tandem_undo_stack_is_empty (self->undo_stack);
-}
-
-gboolean
-tandem_note_can_redo (TandemNote *self)
-{
-  g_return_val_if_fail (TANDEM_IS_NOTE (self), FALSE);
-  return !tandem_undo_stack_is_empty (self->redo_stack);
-}
-
-typedef struct
-{
-  TandemOpKind kind;
-  guint32 pos;
-  guint32 len;
-  char *text;
-} CollectedOp;
-
-static void
-collect_op (TandemOpKind  kind,
-            guint32       pos,
-            guint32       len,
-            const char   *text,
-            gsize         n_bytes,
-            gpointer      user_data)
-{
-  CollectedOp op = { kind, pos, len, text ? g_strndup (text, n_bytes) : NULL };
-
-  g_array_append_val ((GArray *) user_data, op);
-}
-
-/* TRUE when every event after @lv is this peer's own and the text shows
- * the latest of them. Own events after the top of the undo stack are
- * actions that were undone, each cancelled by its inverse, so the text
- * then equals the text right after @lv. */
-static gboolean
-only_own_events_after (TandemNote *self,
-                       guint32     lv)
-{
-  guint32 length = tandem_event_graph_get_length (self->graph);
-  const guint32 *frontier;
-  guint n_frontier;
-
-  frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
-  if (n_frontier != 1 || frontier[0] != length - 1)
-    return FALSE;
-  for (lv = lv + 1; lv < length; lv = tandem_event_graph_get_run_end (self->graph, lv))
-    if (tandem_event_graph_get_id (self->graph, lv).peer != self->peer_id)
-      return FALSE;
-  return TRUE;
-}
-
-/* Adds the inverse of @step to the log, made on @parent; returns its last
- * lv. It is only ever merged in memory and dropped again. */
-static guint32
-add_inverse (TandemNote           *self,
-             const TandemUndoStep *step,
-             guint32               parent)
-{
-  guint64 seq = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), self->peer_id);
-  guint32 lv = tandem_event_graph_add (self->graph, self->peer_id, seq, step->len, &parent, 1);
-
-  if (step->kind == TANDEM_OP_INSERT)
-    tandem_op_log_append (self->ops, TANDEM_OP_DELETE_FORWARD, step->pos, step->len, NULL, 0, 0, FALSE);
-  else
-    {
-      guint32 pos = step->kind == TANDEM_OP_DELETE_FORWARD ? step->pos : step->pos + 1 - step->len;
-
-      tandem_op_log_append (self->ops, TANDEM_OP_INSERT, pos, step->len,
-                            step->deleted->str, step->deleted->len, 0, FALSE);
-    }
-  return lv + step->len - 1;
-}
-
-/* What undoing @group means now. Each step's inverse is made on a version
- * where the text is exactly as the step left it: the step's own version,
- * or, when only this peer's undone actions came after it, today's version
- * (so text that an undo brought back counts as the step's own), and for the
- * earlier steps of the group, the inverse of the step after it (so the
- * group comes apart in reverse, as it was made). The inverses are merged
- * in memory against everything else since, and dropped; what comes out is
- * the edit to make now. Text others typed inside an undone insert is not
- * the step's, so it stays; characters others deleted come out as nothing. */
-static GArray *
-transform_inverse (TandemNote *self,
-                   GArray     *group)
-{
-  GArray *collected = g_array_new (FALSE, FALSE, sizeof (CollectedOp));
-  g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint32));
-  guint32 length = tandem_event_graph_get_length (self->graph);
-  guint32 previous = TANDEM_LV_NONE;
-  const guint32 *frontier;
-  guint n_frontier;
-  g_autoptr(GError) error = NULL;
-
-  frontier = tandem_event_graph_get_frontier (self->graph, &n_frontier);
-  g_array_append_vals (old, frontier, n_frontier);
-
-  for (guint i = group->len; i > 0; i--)
-    {
-      const TandemUndoStep *step = &g_array_index (group, TandemUndoStep, i - 1);
-      guint32 step_end = step->lv + step->len - 1;
-      guint32 parent = step_end;
-
-      if (i == group->len)
-        {
-          if (only_own_events_after (self, step_end))
-            parent = length - 1;
-        }
-      else
-        {
-          const TandemUndoStep *next = &g_array_index (group, TandemUndoStep, i);
-
-          if (next->lv == step_end + 1)
-            parent = previous;
-        }
-      previous = add_inverse (self, step, parent);
-    }
-
-  if (!tandem_text_merge (self->graph, self->ops, (guint32 *) old->data, old->len, length,
-                          collect_op, collected, NULL, &error))
-    g_error ("Undo could not transform its own edit: %s", error->message);
-  tandem_event_graph_truncate (self->graph, length);
-  tandem_op_log_truncate (self->ops, length);
-  return collected;
-}
-
-static GPtrArray *
-invert_group (TandemNote       *self,
-              TandemUndoStack  *from,
-              int               mode,
-              GError          **error)
-{
-  GArray *group = tandem_undo_stack_pop_group (from);
-  g_autoptr(GArray) ops = NULL;
-  GPtrArray *made;
-
-  if (group == NULL)
-    {
-      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_NOTHING_TO_UNDO,
-                   mode == RECORD_UNDO ? "Nothing to undo" : "Nothing to redo");
-      return NULL;
-    }
-
-  made = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
-  ops = transform_inverse (self, group);
-  self->record_mode = mode;
-  self->action_started = FALSE;
-  for (guint j = 0; j < ops->len; j++)
-    {
-      CollectedOp *op = &g_array_index (ops, CollectedOp, j);
-
-      if (op->kind == TANDEM_OP_INSERT)
-        g_ptr_array_add (made, local_text (self, TANDEM_OP_INSERT, op->pos, op->len, op->text, NULL));
-      else
-        {
-          g_autofree char *deleted = tandem_rope_dup_utf8 (self->doc, op->pos, op->len);
-
-          g_ptr_array_add (made, local_text (self, TANDEM_OP_DELETE_FORWARD, op->pos, op->len,
-                                             NULL, deleted));
-        }
-      g_free (op->text);
-    }
-  self->record_mode = RECORD_EDIT;
-  tandem_undo_stack_seal (self->undo_stack);
-  tandem_undo_steps_free (group);
-  return made;
-}
-
-/**
- * tandem_note_undo:
- *
- * Inverts this peer's latest undoable action, transformed to the current
- * version, as new local edits. Other peers' edits are never undone.
- *
- * Returns: (transfer container) (element-type TandemEvent): the runs made
- *   (possibly none, when others already removed everything), or %NULL with
- *   @error set when there is nothing to undo
- */
-GPtrArray *
-tandem_note_undo (TandemNote  *self,
-                  GError     **error)
-{
-  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
-  g_return_val_if_fail (self->user_action_depth == 0, NULL);
-  return invert_group (self, self->undo_stack, RECORD_UNDO, error);
-}
-
-GPtrArray *
-tandem_note_redo (TandemNote  *self,
-                  GError     **error)
-{
-  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
-  g_return_val_if_fail (self->user_action_depth == 0, NULL);
-  return invert_group (self, self->redo_stack, RECORD_REDO, error);
-}
