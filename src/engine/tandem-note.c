@@ -12,14 +12,9 @@
 #include "tandem-note-private.h"
 
 #include "tandem-engine-error.h"
-#include "tandem-event-graph.h"
-#include "tandem-rope.h"
-#include "tandem-op-log.h"
 #include "tandem-text-merge.h"
-#include "tandem-undo-stack.h"
 
 #include <string.h>
-
 
 G_DEFINE_FINAL_TYPE (TandemNote, tandem_note, G_TYPE_OBJECT)
 
