@@ -88,6 +88,14 @@ TandemFieldTable *
               tandem_note_get_fields          (TandemNote *self);
 guint64       tandem_note_get_lamport         (TandemNote *self);
 
+/* saving and loading, for the store */
+GBytes       *tandem_note_save_log            (TandemNote  *self,
+                                               guint32      from);
+TandemNote   *tandem_note_new_from_log        (guint64      peer_id,
+                                               GPtrArray   *pieces,
+                                               const char  *text,
+                                               GError     **error);
+
 /* for tests and the benchmark */
 guint         tandem_note_get_n_events        (TandemNote *self);
 guint         tandem_note_get_n_runs          (TandemNote *self);
