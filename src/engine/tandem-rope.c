@@ -232,9 +232,18 @@ tandem_rope_dup_utf8 (TandemRope *self,
                       gsize       pos,
                       gsize       n_chars)
 {
-  GString *s = g_string_sized_new (n_chars + 1);
+  GString *s;
 
   g_assert (pos + n_chars <= self->length);
+  if (n_chars == 1)
+    {
+      /* one key's worth, on every Delete and Backspace */
+      char buf[8];
+      int n = g_unichar_to_utf8 (tandem_rope_get_char (self, pos), buf);
+
+      return g_strndup (buf, n);
+    }
+  s = g_string_sized_new (n_chars + 1);
   while (n_chars > 0)
     {
       guint offset, n;

@@ -17,6 +17,32 @@
  * marks, CJK, emoji with ZWJ and modifiers); it must show exactly the mapped
  * text after every step.
  *
+ * Checks (ALGORITHM.md §7):
+ *   C1  after heal + sync-all + stale duplicates, every peer has the same
+ *       text, version, event count and field reads (lww, manual, set, and
+ *       the live writes)
+ *   C2  every text equals a fresh replay of that peer's log (also every
+ *       REPLAY_EVERY steps), and the union log received by a fresh note in
+ *       several orders: whole runs shuffled, random pieces shuffled (with
+ *       duplicates, one at a time and in one receive_many), a random causal
+ *       order, half and half, and the log order in one receive_many; a
+ *       restart must not change anything
+ *   C3  final characters = inserted − deleted, no duplicates; a delete's
+ *       targets are read from the text before it is made
+ *   C4  every text a peer showed, restricted to surviving characters, is in
+ *       final order; every local edit shows exactly as made
+ *   C5  no character made concurrently with a multi-character insert or a
+ *       forward or backward typing run ends up inside it
+ *   C6  re-delivering any runs or pieces changes nothing
+ *   C7  causal buffers empty; versions count exactly the events each peer
+ *       made; ids follow each peer's sequence
+ *   C8  fields equal a model: live writes = writes no other dominates, lww =
+ *       max (Lamport, id) of them, manual = their distinct values, set =
+ *       adds − observed removes
+ *   C9  each field write's Lamport time is one more than the greatest its
+ *       writer had seen
+ *   and: no valid event or local edit is refused, no crash or hang.
+ *
  * Each case runs in a child process, so a crash in the engine is caught,
  * reported with its seed and shrunk like any other failure.
  *
@@ -26,17 +52,22 @@
  *                                  (the same as --seed CASE:SEED)
  *   TANDEM_CONVERGENCE_FIRST_SEED  first seed of a normal run (default 0)
  *   TANDEM_CONVERGENCE_SHRINK_SECONDS  time allowed for shrinking (default 120)
+ *   TANDEM_CONVERGENCE_DUMP        with --seed: write a passing run as a scenario
+ *                                  too, with the results every peer reached
  * Shrunk scenarios go to $G_TEST_BUILDDIR, or the temporary directory.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "tandem-note.h"
 
@@ -45,6 +76,7 @@
 #define OBSERVER_PEER 1         /* the id of fresh notes that only receive */
 #define REPLAY_EVERY 64         /* steps between checks against a fresh replay */
 #define LONG_LOG 3000           /* events; see check_c2() */
+#define RUN_SECONDS 120         /* a run taking longer has hung; see run_seconds() */
 
 /* ---- cases --------------------------------------------------------------- */
 
@@ -66,11 +98,11 @@ typedef struct
 } CaseInfo;
 
 static const CaseInfo cases[N_CASES] = {
-  { "small", 0.715, "2-8 peers, 20-400 steps" },
+  { "small", 0.7175, "2-8 peers, 20-400 steps" },
   { "emoji", 0.15, "2-8 peers, real text with emoji and combining marks beside the unique characters" },
-  { "causal", 0.05, "2-8 peers, a transport that delivers in causal order" },
+  { "causal", 0.05, "2-8 peers, a transport that delivers in causal order and loses nothing" },
   { "32-peers", 0.075, "16 or 32 peers, 50-250 steps" },
-  { "offline-branches", 0.01, "2-4 peers, offline branches of up to 2000 local ops" },
+  { "offline-branches", 0.0075, "2-4 peers, offline branches of up to 2000 local ops" },
 };
 
 typedef struct
@@ -80,7 +112,8 @@ typedef struct
   guint n;
   guint64 ids[MAX_PEERS];
   guint n_steps;
-  gboolean causal;
+  gboolean causal;           /* the transport delivers in causal order */
+  double loss;               /* share of broadcast messages lost */
   gboolean shadow;
   gboolean branches;
 } RunConfig;
@@ -604,6 +637,13 @@ stream_line (Exec       *x,
 }
 
 static void
+event_unref0 (gpointer event)
+{
+  if (event != NULL)
+    tandem_event_unref (event);
+}
+
+static void
 event_rejected_cb (TandemNote  *note,
                    TandemEvent *event,
                    GError      *error,
@@ -644,7 +684,7 @@ exec_init (Exec         *x,
   for (guint w = 0; w < x->n_worlds; w++)
     {
       x->worlds[w].map = w == 0 ? map : MAP_REAL;
-      x->worlds[w].op_events = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+      x->worlds[w].op_events = g_ptr_array_new_with_free_func (event_unref0);
       for (guint p = 0; p < n; p++)
         x->worlds[w].notes[p] = exec_new_note (x, ids[p]);
     }
@@ -730,7 +770,7 @@ set_op_event (World       *w,
 {
   if (op >= w->op_events->len)
     g_ptr_array_set_size (w->op_events, op + 1);
-  g_clear_pointer (&w->op_events->pdata[op], tandem_event_unref);
+  event_unref0 (w->op_events->pdata[op]);
   w->op_events->pdata[op] = event;
 }
 
@@ -785,7 +825,7 @@ static gboolean
 ids_equal (GArray *a,
            GArray *b)
 {
-  return a->len == b->len && memcmp (a->data, b->data, a->len * sizeof (guint32)) == 0;
+  return a->len == b->len && (a->len == 0 || memcmp (a->data, b->data, a->len * sizeof (guint32)) == 0);
 }
 
 static GArray *
@@ -1486,18 +1526,30 @@ check_c1 (Exec *x)
     x->failed_world = 0;
 }
 
+/* Shuffles within windows of @window elements (0: the whole array). */
+static void
+shuffle_window (GPtrArray *a,
+                GRand     *rand,
+                guint      window)
+{
+  if (window == 0)
+    window = a->len;
+  for (guint start = 0; start < a->len; start += window)
+    for (guint k = MIN (window, a->len - start); k > 1; k--)
+      {
+        guint j = start + g_rand_int_range (rand, 0, k);
+        gpointer t = a->pdata[start + k - 1];
+
+        a->pdata[start + k - 1] = a->pdata[j];
+        a->pdata[j] = t;
+      }
+}
+
 static void
 shuffle (GPtrArray *a,
          GRand     *rand)
 {
-  for (guint k = a->len; k > 1; k--)
-    {
-      guint j = g_rand_int_range (rand, 0, k);
-      gpointer t = a->pdata[k - 1];
-
-      a->pdata[k - 1] = a->pdata[j];
-      a->pdata[j] = t;
-    }
+  shuffle_window (a, rand, 0);
 }
 
 /* Every run cut into random pieces, some twice. */
@@ -1642,6 +1694,7 @@ check_union_order (Exec      *x,
                    guint      w,
                    GPtrArray *all,
                    Order      order,
+                   guint      window,
                    GRand     *rand)
 {
   TandemNote *ref = x->worlds[w].notes[0];
@@ -1666,12 +1719,12 @@ check_union_order (Exec      *x,
       break;
     case ORDER_SHUFFLED_PIECES:
       list = cut_into_pieces (all, rand);
-      shuffle (list, rand);
+      shuffle_window (list, rand, window);
       ok = deliver_all (fresh, list, &error);
       break;
     case ORDER_MANY_PIECES:
       list = cut_into_pieces (all, rand);
-      shuffle (list, rand);
+      shuffle_window (list, rand, window);
       ok = tandem_note_receive_many (fresh, list, &errors);
       break;
     case ORDER_MANY_LOG:
@@ -1738,7 +1791,8 @@ check_c2 (Exec  *x,
     {
       g_autoptr(GPtrArray) all = tandem_note_dup_events_since (x->worlds[w].notes[0], NULL);
       /* Integrating a long concurrent branch one run at a time costs time
-       * quadratic in its length, so long logs get fewer such replays. */
+       * quadratic in its length, so long logs get fewer such replays, and
+       * their shuffles only reorder runs close to each other in the log. */
       gboolean long_log = tandem_note_get_n_events (x->worlds[w].notes[0]) > LONG_LOG;
       guint n_replays = w > 0 || long_log ? 1 : MIN (x->n, 8);
 
@@ -1756,12 +1810,11 @@ check_c2 (Exec  *x,
         }
       for (Order order = 0; order < N_ORDERS && x->check == CODE_OK; order++)
         {
-          gboolean cheap = order == ORDER_MANY_LOG || order == ORDER_MANY_TOPO;
-          /* a long log gets one of the orders that keep its causal buffer busy */
-          gboolean chosen = order == (x->step_index % 2 ? ORDER_SHUFFLED_PIECES : ORDER_MANY_PIECES);
+          gboolean cheap = order == ORDER_MANY_LOG || order == ORDER_MANY_TOPO ||
+                           order == ORDER_SHUFFLED_PIECES || order == ORDER_MANY_PIECES;
 
-          if ((w == 0 && !long_log) || cheap || chosen)
-            check_union_order (x, w, all, order, rand);
+          if ((w == 0 && !long_log) || cheap)
+            check_union_order (x, w, all, order, long_log ? 64 : 0, rand);
         }
     }
   if (x->check == CODE_OK)
@@ -2034,7 +2087,7 @@ check_c8 (Exec *x)
           g_array_sort (live, compare_ids);
           g_array_sort (got_live, compare_ids);
           if (live->len != got_live->len ||
-              memcmp (live->data, got_live->data, live->len * sizeof (TandemEventId)) != 0)
+              (live->len > 0 && memcmp (live->data, got_live->data, live->len * sizeof (TandemEventId)) != 0))
             {
               g_autofree char *digest = fields_digest (note);
 
@@ -2191,6 +2244,76 @@ exec_replay (Exec         *x,
   exec_check_final (x);
 }
 
+static JsonNode *
+variant_to_json (GVariant *v)
+{
+  JsonNode *node = json_node_alloc ();
+
+  if (v == NULL)
+    return json_node_init_null (node);
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+    return json_node_init_string (node, g_variant_get_string (v, NULL));
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
+    return json_node_init_int (node, g_variant_get_int64 (v));
+  return json_node_init_boolean (node, g_variant_get_boolean (v));
+}
+
+/* The top-level "expect" of a scenario, from a peer at quiescence. */
+static char *
+expect_json (TandemNote *note)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = tandem_note_dup_text (note);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "text");
+  json_builder_add_string_value (b, text);
+  json_builder_set_member_name (b, "fields");
+  json_builder_begin_object (b);
+  for (guint f = 0; f < N_FIELDS; f++)
+    {
+      json_builder_set_member_name (b, field_names[f]);
+      json_builder_begin_object (b);
+      if (field_policies[f] == TANDEM_FIELD_POLICY_SET)
+        {
+          g_autoptr(GPtrArray) set = tandem_note_dup_set (note, field_names[f]);
+
+          json_builder_set_member_name (b, "set");
+          json_builder_begin_array (b);
+          for (guint i = 0; i < set->len; i++)
+            json_builder_add_string_value (b, g_ptr_array_index (set, i));
+          json_builder_end_array (b);
+        }
+      else
+        {
+          g_autoptr(GVariant) v = tandem_note_dup_field (note, field_names[f]);
+          g_autoptr(GPtrArray) values = tandem_note_dup_field_values (note, field_names[f]);
+
+          json_builder_set_member_name (b, "lww");
+          json_builder_add_value (b, variant_to_json (v));
+          json_builder_set_member_name (b, "manual");
+          if (values->len <= 1)
+            json_builder_add_value (b, variant_to_json (values->len ? g_ptr_array_index (values, 0) : NULL));
+          else
+            {
+              json_builder_begin_object (b);
+              json_builder_set_member_name (b, "conflict");
+              json_builder_begin_array (b);
+              for (guint i = 0; i < values->len; i++)
+                json_builder_add_value (b, variant_to_json (g_ptr_array_index (values, i)));
+              json_builder_end_array (b);
+              json_builder_end_object (b);
+            }
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
 /* The failure and every peer's text, for the parent process. */
 static void
 exec_report (Exec *x)
@@ -2206,6 +2329,13 @@ exec_report (Exec *x)
       g_autofree char *escaped = g_strescape (text, NULL);
 
       g_string_append_printf (out, "X %u %s\n", p, escaped);
+    }
+  if (x->check == CODE_OK)
+    {
+      g_autofree char *expect = expect_json (x->worlds[0].notes[0]);
+      g_autofree char *escaped = g_strescape (expect, NULL);
+
+      g_string_append_printf (out, "E %s\n", escaped);
     }
   stream_line (x, out->str);
 }
@@ -2263,7 +2393,7 @@ gen_broadcast (Gen   *g,
                guint  op)
 {
   for (guint q = 0; q < g->config->n; q++)
-    if (q != from && g_rand_double (g->rand) < 0.7)   /* 30% lost */
+    if (q != from && g_rand_double (g->rand) >= g->config->loss)
       {
         Message m = { from, q, op };
 
@@ -2393,30 +2523,40 @@ gen_deliverable (Gen     *g,
   return TRUE;
 }
 
+/* Delivers one random message among those that can go now: random
+ * order, not FIFO. */
 static void
 gen_deliver (Gen *g)
 {
-  for (guint attempt = 0; attempt < 5 && g->queue->len > 0; attempt++)
+  g_autoptr(GArray) now = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint k;
+  Message m;
+  Step s = { STEP_RECEIVE };
+
+  for (guint i = 0; i < g->queue->len; i++)
     {
-      guint k = g_rand_int_range (g->rand, 0, g->queue->len);
-      Message m = g_array_index (g->queue, Message, k);
-      Step s = { STEP_RECEIVE, .at = m.to, .op = m.op };
+      Message *q = &g_array_index (g->queue, Message, i);
 
-      if (!can_talk (g, m.from, m.to) || !gen_deliverable (g, &m))
-        continue;
-      g_array_remove_index_fast (g->queue, k);       /* random order, not FIFO */
-      gen_run (g, &s);
-      if (g_rand_double (g->rand) < 0.05)
-        g_array_append_val (g->queue, m);             /* duplicated */
-      if (g->config->n > 2 && g_rand_double (g->rand) < 0.3)
-        {
-          /* relayed by the receiver, with whatever history it has */
-          Message relay = { m.to, g_rand_int_range (g->rand, 0, g->config->n), m.op };
+      if (can_talk (g, q->from, q->to) && gen_deliverable (g, q))
+        g_array_append_val (now, i);
+    }
+  if (now->len == 0)
+    return;
+  k = g_array_index (now, guint, g_rand_int_range (g->rand, 0, now->len));
+  m = g_array_index (g->queue, Message, k);
+  g_array_remove_index_fast (g->queue, k);
+  s.at = m.to;
+  s.op = m.op;
+  gen_run (g, &s);
+  if (g_rand_double (g->rand) < 0.05)
+    g_array_append_val (g->queue, m);             /* duplicated */
+  if (g->config->n > 2 && g_rand_double (g->rand) < 0.3)
+    {
+      /* relayed by the receiver, with whatever history it has */
+      Message relay = { m.to, g_rand_int_range (g->rand, 0, g->config->n), m.op };
 
-          if (relay.to != m.to && relay.to != m.from)
-            g_array_append_val (g->queue, relay);
-        }
-      return;
+      if (relay.to != m.to && relay.to != m.from)
+        g_array_append_val (g->queue, relay);
     }
 }
 
@@ -2450,11 +2590,23 @@ gen_partition (Gen *g)
   g->partitioned = TRUE;
 }
 
+/* Toggles a random peer; at most a quarter of the peers (at least one) are
+ * offline at a time, so that the others still talk. */
 static void
 gen_toggle_offline (Gen *g)
 {
   guint p = g_rand_int_range (g->rand, 0, g->config->n);
+  guint n_offline = 0;
 
+  for (guint q = 0; q < g->config->n; q++)
+    n_offline += g->offline[q];
+  if (!g->offline[p] && n_offline >= MAX (1, g->config->n / 4))
+    for (guint q = 0; q < g->config->n; q++)
+      if (g->offline[(p + q) % g->config->n])
+        {
+          p = (p + q) % g->config->n;
+          break;
+        }
   if (g->offline[p])
     {
       if ((gint) p != g->branch_peer)
@@ -2581,6 +2733,7 @@ config_init (RunConfig *c,
   memset (c, 0, sizeof *c);
   c->kind = kind;
   c->seed = seed;
+  c->loss = 0.3;
   switch (kind)
     {
     case CASE_LARGE:
@@ -2598,7 +2751,9 @@ config_init (RunConfig *c,
       c->shadow = TRUE;
       break;
     case CASE_CAUSAL:
+      /* a reliable session: in causal order, nothing lost */
       c->causal = TRUE;
+      c->loss = 0;
       G_GNUC_FALLTHROUGH;
     case CASE_SMALL:
     default:
@@ -2680,12 +2835,28 @@ run_script (const Script *script,
 
 /* ---- child processes ----------------------------------------------------- */
 
+/* How long one run may take: TANDEM_CONVERGENCE_RUN_SECONDS (0: no
+ * limit), else RUN_SECONDS, twenty times that under valgrind. */
+static guint
+run_seconds (void)
+{
+  const char *env = g_getenv ("TANDEM_CONVERGENCE_RUN_SECONDS");
+  const char *preload = g_getenv ("LD_PRELOAD");
+
+  if (env && *env)
+    return g_ascii_strtoull (env, NULL, 10);
+  if (preload && strstr (preload, "vgpreload"))
+    return 20 * RUN_SECONDS;
+  return RUN_SECONDS;
+}
+
 typedef struct
 {
   int code;
   guint failed_world;
   gboolean reached_tail;    /* the final sync-all ran */
   char *message;
+  char *expect;             /* a passing run: the scenario's "expect", as JSON */
   GPtrArray *texts;         /* of the failing world, one per peer */
   Script *script;           /* the steps the child ran, clamped, up to the failure */
 } Outcome;
@@ -2696,6 +2867,7 @@ outcome_free (Outcome *o)
   if (o == NULL)
     return;
   g_free (o->message);
+  g_free (o->expect);
   g_clear_pointer (&o->texts, g_ptr_array_unref);
   script_free (o->script);
   g_free (o);
@@ -2760,6 +2932,11 @@ outcome_parse (const char *data,
           g_free (o->message);
           o->message = g_strcompress (l + 2);
         }
+      else if (l[0] == 'E')
+        {
+          g_free (o->expect);
+          o->expect = g_strcompress (l + 2);
+        }
       else if (l[0] == 'X')
         {
           const char *space = strchr (l + 2, ' ');
@@ -2785,6 +2962,12 @@ spawn_run (const Script *script,
   g_autoptr(GString) data = g_string_new (NULL);
   Outcome *o;
 
+  g_autofree char *log_path = NULL;
+  g_autofree char *log = NULL;
+  int log_fd;
+
+  /* what the child prints (a critical, an assertion) goes to a file */
+  log_fd = g_file_open_tmp ("test-convergence-XXXXXX.log", &log_path, NULL);
   fflush (stdout);
   fflush (stderr);
   if (pipe (fds) != 0)
@@ -2795,13 +2978,12 @@ spawn_run (const Script *script,
   if (pid == 0)
     {
       close (fds[0]);
-      if (quiet)
+      if (log_fd >= 0)
         {
-          int null = open ("/dev/null", O_WRONLY);
-
-          dup2 (null, STDERR_FILENO);
+          dup2 (log_fd, STDOUT_FILENO);
+          dup2 (log_fd, STDERR_FILENO);
         }
-      alarm (script ? 60 : 600);
+      alarm (run_seconds ());
       _exit (script ? run_script (script, fds[1]) : run_generated (kind, seed, fds[1], NULL));
     }
   close (fds[1]);
@@ -2819,15 +3001,33 @@ spawn_run (const Script *script,
   close (fds[0]);
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
+  if (log_fd >= 0)
+    {
+      close (log_fd);
+      g_file_get_contents (log_path, &log, NULL, NULL);
+      g_unlink (log_path);
+      if (!quiet && log && *log)
+        g_test_message ("the run printed: %s", log);
+    }
 
   o = outcome_parse (data->str, script);
   if (WIFSIGNALED (status))
     {
+      g_autofree char *printed = g_strstrip (g_strdup (log ? log : ""));
+      char *last = strrchr (printed, '\n');
+
       o->code = CODE_SIGNAL + WTERMSIG (status);
       g_free (o->message);
-      o->message = g_strdup_printf ("the engine crashed with signal %d (%s)%s", WTERMSIG (status),
+      o->message = g_strdup_printf ("the run crashed with signal %d (%s)%s", WTERMSIG (status),
                                     g_strsignal (WTERMSIG (status)),
                                     WTERMSIG (status) == SIGALRM ? ": the run did not finish in time" : "");
+      if (*printed)
+        {
+          char *m = g_strdup_printf ("%s: %s", o->message, last ? last + 1 : printed);
+
+          g_free (o->message);
+          o->message = m;
+        }
     }
   else if (o->code < 0)
     {
@@ -3173,8 +3373,10 @@ write_scenario (CaseKind       kind,
   g_autoptr(GHashTable) names = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_autoptr(GString) about = g_string_new (NULL);
   g_autofree char *check = code_describe (o->code);
-  g_autofree char *file = g_strdup_printf ("fuzz-%s-%" G_GUINT64_FORMAT "-%s.json", cases[kind].name, seed,
-                                           o->code >= CODE_SIGNAL ? "crash" : code_names[o->code]);
+  g_autofree char *file = o->code == CODE_OK
+    ? g_strdup_printf ("fuzz-%s-%" G_GUINT64_FORMAT ".json", cases[kind].name, seed)
+    : g_strdup_printf ("fuzz-%s-%" G_GUINT64_FORMAT "-%s.json", cases[kind].name, seed,
+                       o->code >= CODE_SIGNAL ? "crash" : code_names[o->code]);
   const char *dir = g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : g_get_tmp_dir ();
   char *path = g_build_filename (dir, file, NULL);
   CharMap map = o->failed_world == 1 ? MAP_REAL : s->map;
@@ -3185,19 +3387,24 @@ write_scenario (CaseKind       kind,
   for (guint p = 0; p < s->n; p++)
     small_ids &= s->ids[p] == 2 + p;
 
-  g_string_append_printf (about, "Found by test-convergence, case %s, seed %" G_GUINT64_FORMAT
-                          " (replay: --seed %s:%" G_GUINT64_FORMAT "); shrunk from %u to %u steps. "
-                          "Failed: %s: %s. ",
-                          cases[kind].name, seed, cases[kind].name, seed, original_length,
-                          script_length (s), o->code < N_CODES ? code_about[o->code] : check,
-                          o->message ? o->message : "");
-  if (o->texts->len > 0)
+  if (o->code == CODE_OK)
+    g_string_append_printf (about, "Run %s:%" G_GUINT64_FORMAT " of test-convergence, which passes; "
+                            "the expectation is what every peer reached.",
+                            cases[kind].name, seed);
+  else
+    g_string_append_printf (about, "Found by test-convergence, case %s, seed %" G_GUINT64_FORMAT
+                            " (replay: --seed %s:%" G_GUINT64_FORMAT "); shrunk from %u to %u steps. "
+                            "Failed: %s: %s. ",
+                            cases[kind].name, seed, cases[kind].name, seed, original_length,
+                            script_length (s), o->code < N_CODES ? code_about[o->code] : check,
+                            o->message ? o->message : "");
+  if (o->texts->len > 0 && o->code != CODE_OK)
     {
       g_string_append (about, "Texts at the failure:");
       for (guint p = 0; p < o->texts->len; p++)
         g_string_append_printf (about, " p%02u \"%s\";", p, (char *) g_ptr_array_index (o->texts, p));
     }
-  if (!small_ids)
+  if (!small_ids && o->code != CODE_OK)
     {
       g_string_append (about, " Needs these peer ids (in peer order):");
       for (guint p = 0; p < s->n; p++)
@@ -3243,6 +3450,13 @@ write_scenario (CaseKind       kind,
   for (guint i = 0; i < s->tail->len; i++)
     add_step (b, &g_array_index (s->tail, Step, i), map, names, counts);
   json_builder_end_array (b);
+  if (o->expect != NULL)
+    {
+      g_autoptr(JsonNode) expect = json_from_string (o->expect, NULL);
+
+      json_builder_set_member_name (b, "expect");
+      json_builder_add_value (b, g_steal_pointer (&expect));
+    }
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
@@ -3264,17 +3478,38 @@ investigate (CaseKind kind,
   Shrink sh = { 0 };
   g_autofree char *path = NULL;
   g_autofree char *check = NULL;
+  g_autofree char *shortened = NULL;
   guint original;
   gint64 start = g_get_monotonic_time ();
   char *result;
 
   if (first->code == CODE_OK)
-    return NULL;
+    {
+      /* TANDEM_CONVERGENCE_DUMP: write the passing run as a scenario with
+       * its results, e.g. to check it with `tandem-peer scenario` */
+      if (g_getenv ("TANDEM_CONVERGENCE_DUMP"))
+        {
+          g_autofree char *dump = write_scenario (kind, seed, script_length (first->script), first);
+
+          g_test_message ("wrote %s", dump);
+        }
+      return NULL;
+    }
 
   original = script_length (first->script);
   check = code_describe (first->code);
+  if (first->message == NULL)
+    first->message = g_strdup ("");
+  shortened = g_utf8_substring (first->message, 0, 300);
+  if (g_utf8_strlen (first->message, -1) > 300)
+    {
+      char *s = g_strconcat (shortened, "…", NULL);
+
+      g_free (shortened);
+      shortened = s;
+    }
   g_test_message ("case %s seed %" G_GUINT64_FORMAT " fails %s: %s; shrinking %u steps",
-                  cases[kind].name, seed, check, first->message, original);
+                  cases[kind].name, seed, check, shortened, original);
   sh.code = first->code;
   sh.best = g_steal_pointer (&first);
   sh.deadline = start + (budget ? g_ascii_strtoull (budget, NULL, 10) : 120) * G_USEC_PER_SEC;
@@ -3342,6 +3577,7 @@ test_case (gconstpointer data)
 
           g_string_printf (line, "SEED %" G_GUINT64_FORMAT "\n", seed);
           write_all (fds[1], line->str, line->len);
+          alarm (run_seconds ());      /* a hang is a failure too */
           code = run_generated (kind, seed, -1, &stats);
           if (code != CODE_OK)
             {
@@ -3394,6 +3630,15 @@ test_case (gconstpointer data)
     }
   if (done && WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return;
+  if (done)
+    {
+      /* every check passed, but the process did not end well: valgrind's
+       * error exit code, say */
+      g_test_fail_printf ("case %s: all runs passed, but the child %s %d", cases[kind].name,
+                          WIFEXITED (status) ? "exited with" : "died of signal",
+                          WIFEXITED (status) ? WEXITSTATUS (status) : WTERMSIG (status));
+      return;
+    }
 
   if (last_seed == G_MAXUINT64)
     {
@@ -3479,6 +3724,7 @@ main (int   argc,
   argv[out] = NULL;
   argc = out;
 
+  setlocale (LC_ALL, "");
   g_test_init (&argc, &argv, NULL);
 
   if ((env = g_getenv ("TANDEM_CONVERGENCE_RUNS")) && *env)
