@@ -10,6 +10,7 @@
 
 #include "tandem-event-codec.h"
 #include "tandem-note.h"
+#include "tandem-saved-note.h"
 #include "tandem-scenario.h"
 #include "tandem-trace.h"
 
@@ -19,8 +20,12 @@ static const char usage[] =
   "      run multi-peer scenarios and check their expected results\n"
   "  tandem-peer replay TRACE.json[.gz] [--repeat N]\n"
   "      replay an editing trace and print one JSON line of measurements\n"
-  "  tandem-peer run\n"
-  "      a headless peer for one note, driven by JSON lines on stdin\n";
+  "  tandem-peer run [--profile DIR] [--brief] [--peer HEX16]\n"
+  "      a headless peer for one note, driven by JSON lines on stdin; with a\n"
+  "      profile, every edit is committed to DIR/tandem.db before the reply\n"
+  "  tandem-peer verify --profile DIR\n"
+  "      check a profile: the database, and that every note's saved text is\n"
+  "      what its saved history makes\n";
 
 static int
 cmd_scenario (int    argc,
@@ -122,6 +127,128 @@ reply_error (const char *message)
   reply (b);
 }
 
+/* The note of a profile that `run` edits: the first note of the private
+ * notebook, made on first use. */
+static TandemSavedNote *
+open_profile_note (const char   *profile,
+                   TandemStore **store_out,
+                   GError      **error)
+{
+  g_autoptr(TandemStore) store = tandem_store_open (profile, error);
+  const char *notebook;
+  g_autoptr(GPtrArray) notes = NULL;
+  TandemSavedNote *saved;
+
+  if (store == NULL)
+    return NULL;
+  notebook = tandem_store_get_private_notebook_id (store);
+  if (!(notes = tandem_store_list_notes (store, notebook, error)))
+    return NULL;
+  if (notes->len == 0)
+    {
+      saved = tandem_saved_note_create (store, notebook, tandem_store_get_peer_id (store), error);
+      /* an empty note is saved at once, so the next run finds it */
+      if (saved != NULL && !tandem_saved_note_commit (saved, error))
+        g_clear_object (&saved);
+    }
+  else
+    {
+      TandemStoreNoteInfo *info = g_ptr_array_index (notes, notes->len - 1);
+
+      saved = tandem_saved_note_load (store, info->id, tandem_store_get_peer_id (store), error);
+    }
+  if (saved != NULL)
+    *store_out = g_steal_pointer (&store);
+  return saved;
+}
+
+static int
+cmd_verify (int    argc,
+            char **argv)
+{
+  const char *profile = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(GPtrArray) notebooks = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *integrity = NULL;
+  gboolean all_ok;
+
+  for (int i = 0; i < argc; i++)
+    if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
+      profile = argv[++i];
+  if (profile == NULL)
+    {
+      g_printerr ("verify needs --profile DIR\n%s", usage);
+      return 2;
+    }
+  if (!(store = tandem_store_open (profile, &error)))
+    integrity = g_strdup (error->message);
+  else if (!tandem_store_check_integrity (store, &error))
+    integrity = g_strdup (error->message);
+  else
+    integrity = g_strdup ("ok");
+  all_ok = g_str_equal (integrity, "ok");
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "integrity");
+  json_builder_add_string_value (b, integrity);
+  json_builder_set_member_name (b, "notes");
+  json_builder_begin_array (b);
+  if (all_ok)
+    notebooks = tandem_store_list_notebooks (store, NULL);
+  for (guint n = 0; notebooks && n < notebooks->len; n++)
+    {
+      TandemStoreNotebook *notebook = g_ptr_array_index (notebooks, n);
+      g_autoptr(GPtrArray) notes = tandem_store_list_notes (store, notebook->id, NULL);
+
+      for (guint i = 0; notes && i < notes->len; i++)
+        {
+          TandemStoreNoteInfo *info = g_ptr_array_index (notes, i);
+          guint64 peer = tandem_store_get_peer_id (store);
+          g_autoptr(GError) note_error = NULL;
+          g_autoptr(TandemSavedNote) saved = tandem_saved_note_load (store, info->id, peer, &note_error);
+          TandemStoreNote *stored = NULL;
+          g_autoptr(TandemNote) replayed = NULL;
+          g_autofree char *text = NULL, *replayed_text = NULL;
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "id");
+          json_builder_add_string_value (b, info->id);
+          if (saved == NULL || !tandem_store_load_note (store, info->id, &stored, &note_error) ||
+              !(replayed = tandem_note_new_from_log (peer, stored->log, NULL, &note_error)))
+            {
+              json_builder_set_member_name (b, "error");
+              json_builder_add_string_value (b, note_error->message);
+              all_ok = FALSE;
+            }
+          else
+            {
+              gboolean matches;
+
+              text = tandem_note_dup_text (tandem_saved_note_get_note (saved));
+              replayed_text = tandem_note_dup_text (replayed);
+              matches = g_str_equal (text, replayed_text) && g_str_equal (text, stored->text);
+              all_ok &= matches;
+              json_builder_set_member_name (b, "events");
+              json_builder_add_int_value (b, tandem_note_get_n_events (tandem_saved_note_get_note (saved)));
+              json_builder_set_member_name (b, "length");
+              json_builder_add_int_value (b, tandem_note_get_length (tandem_saved_note_get_note (saved)));
+              json_builder_set_member_name (b, "text");
+              json_builder_add_string_value (b, text);
+              json_builder_set_member_name (b, "replay_matches");
+              json_builder_add_boolean_value (b, matches);
+            }
+          g_clear_pointer (&stored, tandem_store_note_free);
+          json_builder_end_object (b);
+        }
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  reply (b);
+  return all_ok ? 0 : 1;
+}
+
 /* One command per line, one JSON reply per line:
  *   {"do":"ins","pos":0,"text":"hi"}   {"do":"del","pos":0,"len":1}
  *   {"do":"set","field":"title","value":"x"}   {"do":"undo"}   {"do":"redo"}
@@ -132,9 +259,14 @@ static int
 cmd_run (int    argc,
          char **argv)
 {
-  g_autoptr(TandemNote) note = NULL;
+  TandemNote *note = NULL;
+  g_autoptr(TandemNote) memory_note = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(TandemSavedNote) saved = NULL;
   guint64 peer = g_random_int () | ((guint64) g_random_int () << 32);
   g_autoptr(GIOChannel) in = g_io_channel_unix_new (0);
+  const char *profile = NULL;
+  gboolean brief = FALSE;
   char *line = NULL;
   gsize length;
 
@@ -147,7 +279,29 @@ cmd_run (int    argc,
             return 2;
           }
       }
-  note = tandem_note_new (peer);
+    else if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
+      profile = argv[++i];
+    else if (g_str_equal (argv[i], "--brief"))
+      brief = TRUE;
+    else
+      {
+        g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
+        return 2;
+      }
+
+  if (profile != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!(saved = open_profile_note (profile, &store, &error)))
+        {
+          g_printerr ("Cannot open the profile: %s\n", error->message);
+          return 1;
+        }
+      note = tandem_saved_note_get_note (saved);
+    }
+  else
+    note = memory_note = tandem_note_new (peer);
   tandem_note_set_field_policy (note, "title", TANDEM_FIELD_POLICY_MANUAL);
   tandem_note_set_field_policy (note, "tags", TANDEM_FIELD_POLICY_SET);
 
@@ -241,6 +395,25 @@ cmd_run (int    argc,
           reply_error (error ? error->message : "failed");
           continue;
         }
+      /* nothing is reported before it is saved */
+      if (saved != NULL && !tandem_saved_note_commit (saved, &error))
+        {
+          g_autofree char *message = g_strdup_printf ("not saved: %s", error->message);
+
+          reply_error (message);
+          continue;
+        }
+      if (brief)
+        {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "saved");
+          json_builder_add_int_value (b, saved ? tandem_saved_note_get_saved_events (saved) : 0);
+          json_builder_set_member_name (b, "length");
+          json_builder_add_int_value (b, tandem_note_get_length (note));
+          json_builder_end_object (b);
+          reply (b);
+          continue;
+        }
 
       {
         g_autofree char *text = tandem_note_dup_text (note);
@@ -255,6 +428,11 @@ cmd_run (int    argc,
         json_builder_end_array (b);
         json_builder_set_member_name (b, "version");
         json_builder_add_value (b, tandem_version_vector_to_json (tandem_note_get_version (note)));
+        if (saved != NULL)
+          {
+            json_builder_set_member_name (b, "saved");
+            json_builder_add_int_value (b, tandem_saved_note_get_saved_events (saved));
+          }
         json_builder_end_object (b);
         reply (b);
       }
@@ -279,6 +457,8 @@ main (int    argc,
     return cmd_replay (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "run"))
     return cmd_run (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "verify"))
+    return cmd_verify (argc - 2, argv + 2);
   g_printerr ("Unknown command %s\n%s", argv[1], usage);
   return 2;
 }

@@ -580,6 +580,40 @@ create_database_file (TandemStore  *self,
   return TRUE;
 }
 
+/**
+ * tandem_store_check_integrity:
+ *
+ * Runs SQLite's full integrity check (opening runs the quick one).
+ *
+ * Returns: %TRUE when the database is sound; else @error says what is wrong
+ */
+gboolean
+tandem_store_check_integrity (TandemStore  *self,
+                              GError      **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+  gboolean ok;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+
+  rc = sqlite3_prepare_v2 (self->db, "PRAGMA integrity_check", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      sqlite3_finalize (stmt);
+      return _tandem_store_fail (self, error, rc, "check the database");
+    }
+  ok = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0), "ok") == 0;
+  if (!ok)
+    g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_CORRUPT,
+                 "The database %s is damaged: %s", self->db_path,
+                 (const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
 /* Reads the database before anything may write to it. */
 static gboolean
 check_database (TandemStore  *self,

@@ -1,0 +1,247 @@
+/* tandem-saved-note.c: a note kept in a profile's store
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Ties a TandemNote to its row in the store. A commit writes, in one
+ * transaction, the events made or received since the last commit, the
+ * text they make (so opening the note needs no replay), the causal buffer
+ * and this peer's sequence counter. Callers commit before they send an
+ * event or tell anyone it is saved, so nothing reported saved can be lost
+ * and no sequence number can be handed out twice.
+ */
+#include "tandem-saved-note.h"
+
+#include "tandem-event-codec.h"
+
+/* Beyond this many appended pieces, the next commit rewrites the history
+ * as one, so that loading stays a handful of reads. */
+#define MAX_TAIL_PIECES 64
+
+struct _TandemSavedNote
+{
+  GObject parent_instance;
+
+  TandemStore *store;
+  char *id;
+  TandemNote *note;
+  guint saved_events;          /* the events of @note already in the store */
+  guint n_tail;
+  gboolean pending_dirty;      /* the causal buffer changed since the commit */
+};
+
+G_DEFINE_FINAL_TYPE (TandemSavedNote, tandem_saved_note, G_TYPE_OBJECT)
+
+static void
+tandem_saved_note_finalize (GObject *object)
+{
+  TandemSavedNote *self = (TandemSavedNote *) object;
+
+  if (self->note != NULL)
+    g_signal_handlers_disconnect_by_data (self->note, self);
+  g_clear_object (&self->note);
+  g_clear_object (&self->store);
+  g_free (self->id);
+  G_OBJECT_CLASS (tandem_saved_note_parent_class)->finalize (object);
+}
+
+static void
+tandem_saved_note_class_init (TandemSavedNoteClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tandem_saved_note_finalize;
+}
+
+static void
+tandem_saved_note_init (TandemSavedNote *self)
+{
+}
+
+static TandemSavedNote *
+saved_note_new (TandemStore *store,
+                const char  *id,
+                TandemNote  *note,
+                guint        saved_events,
+                guint        n_tail)
+{
+  TandemSavedNote *self = g_object_new (TANDEM_TYPE_SAVED_NOTE, NULL);
+
+  self->store = g_object_ref (store);
+  self->id = g_strdup (id);
+  self->note = note;
+  self->saved_events = saved_events;
+  self->n_tail = n_tail;
+  return self;
+}
+
+/**
+ * tandem_saved_note_create:
+ * @peer_id: the id this peer makes its events under
+ *
+ * Returns: (transfer full) (nullable): a new, empty, saved note
+ */
+TandemSavedNote *
+tandem_saved_note_create (TandemStore  *store,
+                          const char   *notebook_id,
+                          guint64       peer_id,
+                          GError      **error)
+{
+  g_autofree char *id = tandem_store_create_note (store, notebook_id, error);
+
+  if (id == NULL)
+    return NULL;
+  return saved_note_new (store, id, tandem_note_new (peer_id), 0, 0);
+}
+
+/**
+ * tandem_saved_note_load:
+ *
+ * Opens a note from the store: its history and text are loaded as saved,
+ * not replayed, then whatever waited in its causal buffer is put back.
+ *
+ * Returns: (transfer full) (nullable): the note, or %NULL with @error set
+ *   when it cannot be read
+ */
+TandemSavedNote *
+tandem_saved_note_load (TandemStore  *store,
+                        const char   *note_id,
+                        guint64       peer_id,
+                        GError      **error)
+{
+  TandemStoreNote *stored = NULL;
+  TandemNote *note;
+  guint64 own;
+
+  if (!tandem_store_load_note (store, note_id, &stored, error))
+    return NULL;
+  note = tandem_note_new_from_log (peer_id, stored->log, stored->text, error);
+  if (note == NULL)
+    {
+      g_prefix_error (error, "Note %s in %s: ", note_id, tandem_store_get_path (store));
+      tandem_store_note_free (stored);
+      return NULL;
+    }
+  for (guint i = 0; i < stored->pending->len; i++)
+    {
+      gsize len;
+      const char *json = g_bytes_get_data (g_ptr_array_index (stored->pending, i), &len);
+      g_autofree char *array = g_strdup_printf ("[%.*s]", (int) len, json);
+      g_autoptr(GPtrArray) events = tandem_events_from_string (array, -1, NULL);
+
+      /* a waiting event that cannot be read is dropped: it was never
+       * applied, and its sender still has it */
+      for (guint k = 0; events && k < events->len; k++)
+        tandem_note_receive (note, g_ptr_array_index (events, k), NULL);
+    }
+  /* Our own counter never goes back: a note whose events were made under
+   * an older id (a restored backup) keeps those and goes on with the new. */
+  own = tandem_version_vector_get (tandem_note_get_version (note), peer_id);
+  if (own < stored->seq_counter)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_CORRUPT,
+                   "Note %s in %s has lost events of its own peer (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT ")",
+                   note_id, tandem_store_get_path (store), own, stored->seq_counter);
+      g_object_unref (note);
+      tandem_store_note_free (stored);
+      return NULL;
+    }
+  {
+    TandemSavedNote *self = saved_note_new (store, note_id, note, tandem_note_get_n_events (note),
+                                            stored->n_tail);
+    tandem_store_note_free (stored);
+    return self;
+  }
+}
+
+TandemNote *
+tandem_saved_note_get_note (TandemSavedNote *self)
+{
+  g_return_val_if_fail (TANDEM_IS_SAVED_NOTE (self), NULL);
+  return self->note;
+}
+
+const char *
+tandem_saved_note_get_id (TandemSavedNote *self)
+{
+  g_return_val_if_fail (TANDEM_IS_SAVED_NOTE (self), NULL);
+  return self->id;
+}
+
+guint
+tandem_saved_note_get_saved_events (TandemSavedNote *self)
+{
+  g_return_val_if_fail (TANDEM_IS_SAVED_NOTE (self), 0);
+  return self->saved_events;
+}
+
+static GPtrArray *
+encode_pending (TandemNote *note)
+{
+  g_autoptr(GPtrArray) pending = tandem_note_dup_pending (note);
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  for (guint i = 0; i < pending->len; i++)
+    {
+      g_autoptr(JsonNode) node = tandem_event_to_json (g_ptr_array_index (pending, i));
+      char *json = json_to_string (node, FALSE);
+
+      g_ptr_array_add (out, g_bytes_new_take (json, strlen (json)));
+    }
+  return out;
+}
+
+/**
+ * tandem_saved_note_commit:
+ *
+ * Makes everything the note has now durable, in one transaction; does
+ * nothing when nothing changed. On error the store is as it was and the
+ * note still holds the changes, so a later commit can retry.
+ *
+ * Returns: %TRUE when the store holds the note as it is now
+ */
+gboolean
+tandem_saved_note_commit (TandemSavedNote  *self,
+                          GError          **error)
+{
+  guint n_events = tandem_note_get_n_events (self->note);
+  g_autoptr(GBytes) runs = NULL;
+  g_autoptr(GPtrArray) pending = NULL;
+  g_autofree char *text = NULL;
+  TandemStoreNoteUpdate update = { 0 };
+
+  g_return_val_if_fail (TANDEM_IS_SAVED_NOTE (self), FALSE);
+
+  if (n_events == self->saved_events && tandem_note_get_n_pending (self->note) == 0 && !self->pending_dirty)
+    return TRUE;
+
+  if (n_events > self->saved_events)
+    {
+      runs = tandem_note_save_log (self->note, self->saved_events);
+      update.runs = runs;
+      update.n_events = n_events - self->saved_events;
+    }
+  text = tandem_note_dup_text (self->note);
+  pending = encode_pending (self->note);
+  update.text = text;
+  update.pending = pending;
+  update.seq_counter = tandem_version_vector_get (tandem_note_get_version (self->note),
+                                                  tandem_note_get_peer_id (self->note));
+  if (!tandem_store_commit_note (self->store, self->id, &update, error))
+    return FALSE;
+  if (runs != NULL)
+    self->n_tail++;
+  self->saved_events = n_events;
+  self->pending_dirty = pending->len > 0;
+
+  /* Rewriting the history as one piece only after the commit keeps it in
+   * step with the saved text; a failure here loses nothing. */
+  if (self->n_tail >= MAX_TAIL_PIECES)
+    {
+      g_autoptr(GBytes) all = tandem_note_save_log (self->note, 0);
+      g_autoptr(GError) compact_error = NULL;
+
+      if (tandem_store_compact_note (self->store, self->id, all, n_events, &compact_error))
+        self->n_tail = 0;
+      else
+        g_warning ("Could not compact note %s: %s", self->id, compact_error->message);
+    }
+  return TRUE;
+}
