@@ -76,7 +76,7 @@ saved_note_new (TandemStore *store,
  * tandem_saved_note_create:
  * @peer_id: the id this peer makes its events under
  *
- * Returns: (transfer full) (nullable): a new, empty, saved note
+ * Returns: (transfer full) (nullable): a new, empty note in the store
  */
 TandemSavedNote *
 tandem_saved_note_create (TandemStore  *store,
@@ -84,11 +84,30 @@ tandem_saved_note_create (TandemStore  *store,
                           guint64       peer_id,
                           GError      **error)
 {
+  g_autoptr(TandemNote) note = tandem_note_new (peer_id);
+
+  return tandem_saved_note_adopt (store, notebook_id, note, error);
+}
+
+/**
+ * tandem_saved_note_adopt:
+ * @note: a note that lived in memory until now
+ *
+ * Gives @note a row in the store; the next commit saves all of it.
+ *
+ * Returns: (transfer full) (nullable): the saved note
+ */
+TandemSavedNote *
+tandem_saved_note_adopt (TandemStore  *store,
+                         const char   *notebook_id,
+                         TandemNote   *note,
+                         GError      **error)
+{
   g_autofree char *id = tandem_store_create_note (store, notebook_id, error);
 
   if (id == NULL)
     return NULL;
-  return saved_note_new (store, id, tandem_note_new (peer_id), 0, 0);
+  return saved_note_new (store, id, g_object_ref (note), 0, 0);
 }
 
 /**

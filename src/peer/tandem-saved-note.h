@@ -19,6 +19,10 @@ TandemSavedNote *tandem_saved_note_create          (TandemStore  *store,
                                                     const char   *notebook_id,
                                                     guint64       peer_id,
                                                     GError      **error);
+TandemSavedNote *tandem_saved_note_adopt           (TandemStore  *store,
+                                                    const char   *notebook_id,
+                                                    TandemNote   *note,
+                                                    GError      **error);
 TandemSavedNote *tandem_saved_note_load            (TandemStore  *store,
                                                     const char   *note_id,
                                                     guint64       peer_id,

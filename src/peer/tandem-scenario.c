@@ -30,12 +30,14 @@
  */
 #include "tandem-scenario.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "tandem-engine-error.h"
 #include "tandem-event.h"
 #include "tandem-note.h"
+#include "tandem-saved-note.h"
 
 #define ROOT_PEER 1
 
@@ -43,6 +45,8 @@ typedef struct
 {
   char *name;
   TandemNote *note;
+  char *profile;                /* its store, made at its first restart */
+  char *note_id;
 } Peer;
 
 typedef struct
@@ -57,12 +61,31 @@ typedef struct
 } Run;
 
 static void
+remove_profile (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+static void
 peer_clear (gpointer data)
 {
   Peer *peer = data;
 
   g_free (peer->name);
   g_clear_object (&peer->note);
+  if (peer->profile != NULL)
+    remove_profile (peer->profile);
+  g_free (peer->profile);
+  g_free (peer->note_id);
 }
 
 static TandemNote *
@@ -440,22 +463,70 @@ check_expect (Run        *run,
 
 /* ---- steps --------------------------------------------------------------- */
 
+/* Gives @to everything @from has, its causal buffer included. */
 static gboolean
-restart_peer (Run   *run,
-              Peer  *peer,
+replay_into (TandemNote  *to,
+             TandemNote  *from,
+             GError     **error)
+{
+  g_autoptr(GPtrArray) events = tandem_note_dup_events_since (from, tandem_note_get_version (to));
+  g_autoptr(GPtrArray) pending = tandem_note_dup_pending (from);
+
+  return deliver (to, events, error) && deliver (to, pending, error);
+}
+
+/* Stops the peer and loads it again from its own store: the note is
+ * committed as a running peer would have, the store is closed, and a new
+ * store and note are opened from the files alone. The profile is made in a
+ * temporary folder at the first restart, with the whole note. */
+static gboolean
+restart_peer (Run    *run,
+              Peer   *peer,
               GError **error)
 {
-  g_autoptr(GPtrArray) events = tandem_note_dup_events_since (peer->note, NULL);
-  g_autoptr(GPtrArray) pending = tandem_note_dup_pending (peer->note);
-  TandemNote *fresh = new_note (run, tandem_note_get_peer_id (peer->note));
+  guint64 peer_id = tandem_note_get_peer_id (peer->note);
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(TandemSavedNote) saved = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
 
-  if (!deliver (fresh, events, error) || !deliver (fresh, pending, error))
+  if (peer->profile == NULL)
     {
-      g_object_unref (fresh);
-      return FALSE;
+      peer->profile = g_dir_make_tmp ("tandem-scenario-XXXXXX", error);
+      if (peer->profile == NULL)
+        return FALSE;
     }
-  g_object_unref (peer->note);
-  peer->note = fresh;
+  if (!(store = tandem_store_open (peer->profile, error)))
+    return FALSE;
+  if (peer->note_id == NULL)
+    {
+      saved = tandem_saved_note_adopt (store, tandem_store_get_private_notebook_id (store), peer->note, error);
+      if (saved == NULL)
+        return FALSE;
+      peer->note_id = g_strdup (tandem_saved_note_get_id (saved));
+    }
+  else
+    {
+      /* what the last restart loaded, and everything since */
+      saved = tandem_saved_note_load (store, peer->note_id, peer_id, error);
+      if (saved == NULL)
+        return FALSE;
+      if (!replay_into (tandem_saved_note_get_note (saved), peer->note, error))
+        return FALSE;
+    }
+  if (!tandem_saved_note_commit (saved, error))
+    return FALSE;
+  g_clear_object (&saved);
+  g_clear_object (&store);
+  g_clear_object (&peer->note);
+
+  if (!(store = tandem_store_open (peer->profile, error)) ||
+      !(saved = tandem_saved_note_load (store, peer->note_id, peer_id, error)))
+    return FALSE;
+  peer->note = g_object_ref (tandem_saved_note_get_note (saved));
+  g_hash_table_iter_init (&iter, run->policies);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    tandem_note_set_field_policy (peer->note, key, GPOINTER_TO_UINT (value));
   return TRUE;
 }
 
