@@ -18,8 +18,9 @@ static const char usage[] =
   "Usage:\n"
   "  tandem-peer scenario [--shuffle N] [--seed S] FILE.json...\n"
   "      run multi-peer scenarios and check their expected results\n"
-  "  tandem-peer replay TRACE.json[.gz] [--repeat N]\n"
-  "      replay an editing trace and print one JSON line of measurements\n"
+  "  tandem-peer replay TRACE.json[.gz] [--repeat N] [--store]\n"
+  "      replay an editing trace and print one JSON line of measurements;\n"
+  "      --store also replays it into a store and measures that\n"
   "  tandem-peer run [--profile DIR] [--brief] [--peer HEX16]\n"
   "      a headless peer for one note, driven by JSON lines on stdin; with a\n"
   "      profile, every edit is committed to DIR/tandem.db before the reply\n"
@@ -71,7 +72,7 @@ cmd_replay (int    argc,
 {
   const char *path = NULL;
   guint repeat = 1;
-  TandemTraceResult result;
+  TandemTraceResult result = { 0 };
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
 
@@ -82,6 +83,8 @@ cmd_replay (int    argc,
           repeat = g_ascii_strtoull (argv[++i], NULL, 10);
           repeat = MAX (repeat, 1);
         }
+      else if (g_str_equal (argv[i], "--store"))
+        result.store = TRUE;
       else if (path == NULL && !g_str_has_prefix (argv[i], "--"))
         path = argv[i];
       else
@@ -102,7 +105,7 @@ cmd_replay (int    argc,
     }
   line = tandem_trace_result_to_json (path, &result);
   g_print ("%s\n", line);
-  return result.matches_end ? 0 : 1;
+  return result.matches_end && (!result.store || result.store_matches) ? 0 : 1;
 }
 
 static void

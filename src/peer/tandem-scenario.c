@@ -61,21 +61,6 @@ typedef struct
 } Run;
 
 static void
-remove_profile (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      g_unlink (path);
-    }
-  g_rmdir (dir);
-}
-
-static void
 peer_clear (gpointer data)
 {
   Peer *peer = data;
@@ -83,7 +68,7 @@ peer_clear (gpointer data)
   g_free (peer->name);
   g_clear_object (&peer->note);
   if (peer->profile != NULL)
-    remove_profile (peer->profile);
+    tandem_store_delete_profile (peer->profile, NULL);
   g_free (peer->profile);
   g_free (peer->note_id);
 }

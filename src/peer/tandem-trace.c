@@ -10,6 +10,7 @@
 #include "tandem-trace.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <malloc.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "tandem-event.h"
 #include "tandem-note.h"
+#include "tandem-saved-note.h"
 
 typedef struct
 {
@@ -114,6 +116,123 @@ settle_memory (JsonParser **parser)
 }
 
 static gboolean
+apply_patch (TandemNote   *note,
+             const Patch  *p,
+             GError      **error)
+{
+  g_autoptr(TandemEvent) deleted = NULL;
+  g_autoptr(TandemEvent) inserted = NULL;
+
+  if (p->del > 0 && !(deleted = tandem_note_delete (note, p->pos, p->del, error)))
+    return FALSE;
+  if (p->text != NULL && !(inserted = tandem_note_insert (note, p->pos, p->text, error)))
+    return FALSE;
+  return TRUE;
+}
+
+/* How big the profile's files are: the database, and whatever of its
+ * write-ahead log is not folded in yet. */
+static gint64
+profile_bytes (const char *profile)
+{
+  const char *names[] = { "tandem.db", "tandem.db-wal" };
+  gint64 total = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (profile, names[i], NULL);
+      GStatBuf st;
+
+      if (g_stat (path, &st) == 0)
+        total += st.st_size;
+    }
+  return total;
+}
+
+/* Opens the profile again and the note from it, as a restart would. */
+static gboolean
+measure_reopen (const char         *profile,
+                const char         *note_id,
+                const char         *expected,
+                TandemTraceResult  *result,
+                GError            **error)
+{
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(TandemStore) store = tandem_store_open (profile, error);
+  g_autofree char *text = NULL;
+  g_autoptr(TandemSavedNote) saved = NULL;
+
+  if (store == NULL || !(text = tandem_store_load_note_text (store, note_id, error)))
+    return FALSE;
+  result->text_load_ms = (g_get_monotonic_time () - start) / 1000.0;
+  if (!(saved = tandem_saved_note_load (store, note_id, tandem_store_get_peer_id (store), error)))
+    return FALSE;
+  result->load_ms = (g_get_monotonic_time () - start) / 1000.0;
+  g_free (text);
+  text = tandem_note_dup_text (tandem_saved_note_get_note (saved));
+  result->store_matches = g_str_equal (text, expected);
+  return TRUE;
+}
+
+/* The same edits again, into a real store in a temporary profile,
+ * committed every STORE_BATCH edits as an editor commits a burst of
+ * typing. */
+#define STORE_BATCH 100
+
+static gboolean
+store_sequential (GArray             *patches,
+                  guint               repeat,
+                  const char         *expected,
+                  TandemTraceResult  *result,
+                  GError            **error)
+{
+  g_autofree char *profile = g_dir_make_tmp ("tandem-replay-XXXXXX", error);
+  g_autofree char *note_id = NULL;
+  gboolean ok = FALSE;
+
+  if (profile == NULL)
+    return FALSE;
+  {
+    g_autoptr(TandemStore) store = tandem_store_open (profile, error);
+    g_autoptr(TandemSavedNote) saved = NULL;
+    gint64 start = g_get_monotonic_time ();
+    guint n = 0;
+
+    if (store == NULL ||
+        !(saved = tandem_saved_note_create (store, tandem_store_get_private_notebook_id (store),
+                                            tandem_store_get_peer_id (store), error)))
+      goto out;
+    note_id = g_strdup (tandem_saved_note_get_id (saved));
+    for (guint r = 0; r < repeat; r++)
+      for (guint i = 0; i < patches->len; i++)
+        {
+          if (!apply_patch (tandem_saved_note_get_note (saved), &g_array_index (patches, Patch, i), error))
+            goto out;
+          if (++n % STORE_BATCH == 0)
+            {
+              if (!tandem_saved_note_commit (saved, error))
+                goto out;
+              result->commits++;
+            }
+        }
+    if (!tandem_saved_note_commit (saved, error))
+      goto out;
+    result->commits++;
+    result->store_ms = (g_get_monotonic_time () - start) / 1000.0;
+    {
+      g_autoptr(GBytes) log = tandem_note_save_log (tandem_saved_note_get_note (saved), 0);
+
+      result->log_bytes = g_bytes_get_size (log);
+    }
+  }
+  result->store_bytes = profile_bytes (profile);
+  ok = measure_reopen (profile, note_id, expected, result, error);
+out:
+  tandem_store_delete_profile (profile, NULL);
+  return ok;
+}
+
+static gboolean
 replay_sequential (JsonParser        **parser,
                    JsonObject         *root,
                    guint               repeat,
@@ -143,26 +262,8 @@ replay_sequential (JsonParser        **parser,
   note = tandem_note_new (1);
   for (guint r = 0; r < repeat; r++)
     for (guint i = 0; i < patches->len; i++)
-      {
-        const Patch *p = &g_array_index (patches, Patch, i);
-
-        if (p->del > 0)
-          {
-            TandemEvent *e = tandem_note_delete (note, p->pos, p->del, error);
-
-            if (e == NULL)
-              return FALSE;
-            tandem_event_unref (e);
-          }
-        if (p->text != NULL)
-          {
-            TandemEvent *e = tandem_note_insert (note, p->pos, p->text, error);
-
-            if (e == NULL)
-              return FALSE;
-            tandem_event_unref (e);
-          }
-      }
+      if (!apply_patch (note, &g_array_index (patches, Patch, i), error))
+        return FALSE;
   result->replay_ms = (g_get_monotonic_time () - start) / 1000.0;
   result->rss_growth_kb = current_rss_kb () - rss_before;
 
@@ -172,6 +273,8 @@ replay_sequential (JsonParser        **parser,
   result->final_length = tandem_note_get_length (note);
   result->matches_end = g_str_equal (text, expected->str);
   result->engine_bytes = tandem_note_get_memory_size (note);
+  if (result->store && !store_sequential (patches, repeat, text, result, error))
+    return FALSE;
   return TRUE;
 }
 
@@ -350,6 +453,42 @@ build_concurrent (JsonObject  *root,
   return TRUE;
 }
 
+/* A peer that merged a whole history saves it in one commit. */
+static gboolean
+store_merged (TandemNote         *note,
+              const char         *expected,
+              TandemTraceResult  *result,
+              GError            **error)
+{
+  g_autofree char *profile = g_dir_make_tmp ("tandem-replay-XXXXXX", error);
+  g_autofree char *note_id = NULL;
+  gboolean ok = FALSE;
+
+  if (profile == NULL)
+    return FALSE;
+  {
+    g_autoptr(TandemStore) store = tandem_store_open (profile, error);
+    g_autoptr(TandemSavedNote) saved = NULL;
+    g_autoptr(GBytes) log = NULL;
+    gint64 start = g_get_monotonic_time ();
+
+    if (store == NULL ||
+        !(saved = tandem_saved_note_adopt (store, tandem_store_get_private_notebook_id (store), note, error)) ||
+        !tandem_saved_note_commit (saved, error))
+      goto out;
+    result->commits = 1;
+    result->store_ms = (g_get_monotonic_time () - start) / 1000.0;
+    note_id = g_strdup (tandem_saved_note_get_id (saved));
+    log = tandem_note_save_log (note, 0);
+    result->log_bytes = g_bytes_get_size (log);
+  }
+  result->store_bytes = profile_bytes (profile);
+  ok = measure_reopen (profile, note_id, expected, result, error);
+out:
+  tandem_store_delete_profile (profile, NULL);
+  return ok;
+}
+
 static gboolean
 replay_concurrent (JsonParser        **parser,
                    JsonObject         *root,
@@ -386,6 +525,8 @@ replay_concurrent (JsonParser        **parser,
   result->final_length = tandem_note_get_length (note);
   result->matches_end = g_str_equal (text, expected->str);
   result->engine_bytes = tandem_note_get_memory_size (note);
+  if (result->store && !store_merged (note, text, result, error))
+    return FALSE;
   return TRUE;
 }
 
@@ -408,7 +549,10 @@ tandem_trace_replay (const char        *path,
   const char *end;
   const char *kind;
 
+  gboolean store = result->store;
+
   memset (result, 0, sizeof *result);
+  result->store = store;
   if (!(parser = load_json (path, error)))
     return FALSE;
   root = json_node_get_object (json_parser_get_root (parser));
@@ -460,6 +604,23 @@ tandem_trace_result_to_json (const char              *path,
   json_builder_add_int_value (b, result->rss_growth_kb);
   json_builder_set_member_name (b, "engine_bytes");
   json_builder_add_int_value (b, result->engine_bytes);
+  if (result->store)
+    {
+      json_builder_set_member_name (b, "store_ms");
+      json_builder_add_double_value (b, result->store_ms);
+      json_builder_set_member_name (b, "commits");
+      json_builder_add_int_value (b, result->commits);
+      json_builder_set_member_name (b, "store_bytes");
+      json_builder_add_int_value (b, result->store_bytes);
+      json_builder_set_member_name (b, "log_bytes");
+      json_builder_add_int_value (b, result->log_bytes);
+      json_builder_set_member_name (b, "text_load_ms");
+      json_builder_add_double_value (b, result->text_load_ms);
+      json_builder_set_member_name (b, "load_ms");
+      json_builder_add_double_value (b, result->load_ms);
+      json_builder_set_member_name (b, "store_matches");
+      json_builder_add_boolean_value (b, result->store_matches);
+    }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);

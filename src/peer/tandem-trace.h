@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 
 typedef struct
 {
+  gboolean store;          /* in: also replay into a store and measure it */
   guint64 events;
   guint64 runs;
   guint64 final_length;
@@ -18,6 +19,13 @@ typedef struct
   gint64 rss_growth_kb;
   gint64 peak_rss_kb;
   gsize engine_bytes;
+  double store_ms;
+  guint commits;
+  gint64 store_bytes;
+  gint64 log_bytes;
+  double text_load_ms;
+  double load_ms;
+  gboolean store_matches;
 } TandemTraceResult;
 
 gboolean tandem_trace_replay (const char        *path,

@@ -581,6 +581,40 @@ create_database_file (TandemStore  *self,
 }
 
 /**
+ * tandem_store_delete_profile:
+ * @profile_dir: a profile folder, not open
+ *
+ * Removes the files a profile consists of, and the folder if that leaves
+ * it empty. For temporary profiles; a user's data is never removed
+ * behind their back.
+ *
+ * Returns: %TRUE when the folder is gone
+ */
+gboolean
+tandem_store_delete_profile (const char  *profile_dir,
+                             GError     **error)
+{
+  const char *names[] = { "tandem.db", "tandem.db-wal", "tandem.db-shm", "tandem.db-journal",
+                          "identity-key.pem", "instance", "tandem.lock" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (profile_dir, names[i], NULL);
+
+      g_unlink (path);
+    }
+  if (g_rmdir (profile_dir) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   "Could not remove %s: %s", profile_dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
  * tandem_store_check_integrity:
  *
  * Runs SQLite's full integrity check (opening runs the quick one).

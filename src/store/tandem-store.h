@@ -174,6 +174,8 @@ TandemStore  *tandem_store_open                       (const char  *profile_dir,
                                                        GError     **error);
 const char   *tandem_store_get_profile_dir            (TandemStore *self);
 const char   *tandem_store_get_path                   (TandemStore *self);
+gboolean      tandem_store_delete_profile             (const char   *profile_dir,
+                                                       GError      **error);
 gboolean      tandem_store_check_integrity            (TandemStore  *self,
                                                        GError      **error);
 
