@@ -3,14 +3,19 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The history is saved as it lives in memory, run-length encoded, so that
- * loading it is a copy and not a replay. All numbers are little-endian:
+ * loading it is a copy and not a replay. Numbers are LEB128 varints; what
+ * follows from the events before (an lv, a seq, the text length after an
+ * event whose parent is the one before) is not written:
  *
- *   "TNL1"
- *   u32 n; n x graph run:  u32 lv, u32 len, u64 peer, u64 seq, u32 n_parents, u32 parents[]
- *   u32 n; n x op run:     u32 lv, u32 len, u32 pos, u32 length_before, u32 kind,
- *                          for an insert: u32 n_bytes, UTF-8
- *   u32 n; n x field write: u32 n_bytes, the write's JSON (tandem-event-codec.c)
- *   u32 the length of the text with these events, which the saved text must have
+ *   "TNL2", varint first lv
+ *   varint n; n x graph run: varint len, varint peer (an index into the
+ *     peers seen so far in this piece, or their count followed by the new
+ *     64-bit id, little-endian), varint n_parents, varint (lv - parent)...
+ *   varint n; n x op run: u8 kind | follows << 2, varint len,
+ *     varint zigzag(pos - previous run's pos), varint length_before unless
+ *     it follows, and for an insert the UTF-8 of its len code points
+ *   varint n; n x field write: varint n_bytes, the write's JSON (tandem-event-codec.c)
+ *   varint the length of the text with these events, which the saved text must have
  *   16 bytes: the MD5 of everything before, to tell damage from history
  *
  * A save may start at any event, so a store can append only what is new;
@@ -25,24 +30,37 @@
 
 #include <string.h>
 
-#define MAGIC "TNL1"
+#define MAGIC "TNL2"
 
 static void
-put_u32 (GByteArray *out,
-         guint32     v)
+put_varint (GByteArray *out,
+            guint64     v)
 {
-  guint32 le = GUINT32_TO_LE (v);
+  guint8 buf[10];
+  guint n = 0;
 
-  g_byte_array_append (out, (const guint8 *) &le, 4);
+  do
+    {
+      buf[n] = v & 0x7f;
+      v >>= 7;
+      if (v != 0)
+        buf[n] |= 0x80;
+      n++;
+    }
+  while (v != 0);
+  g_byte_array_append (out, buf, n);
 }
 
-static void
-put_u64 (GByteArray *out,
-         guint64     v)
+static inline guint64
+zigzag (gint64 v)
 {
-  guint64 le = GUINT64_TO_LE (v);
+  return ((guint64) v << 1) ^ (guint64) (v >> 63);
+}
 
-  g_byte_array_append (out, (const guint8 *) &le, 8);
+static inline gint64
+unzigzag (guint64 v)
+{
+  return (gint64) (v >> 1) ^ -(gint64) (v & 1);
 }
 
 /* The parents of @lv's event as lvs: the run's, or the event before. */
@@ -73,70 +91,88 @@ tandem_note_save_log (TandemNote *self,
                       guint32     from)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GArray) peers = g_array_new (FALSE, FALSE, sizeof (guint64));
   guint32 end = tandem_event_graph_get_length (self->graph);
-  guint count_at;
-  guint32 count = 0;
+  guint32 count = 0, previous_pos = 0;
+  guint n_fields = 0;
 
   g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
   g_return_val_if_fail (from <= end, NULL);
 
   g_byte_array_append (out, (const guint8 *) MAGIC, 4);
+  put_varint (out, from);
 
-  count_at = out->len;
-  put_u32 (out, 0);
-  for (guint32 lv = from; lv < end; lv = tandem_event_graph_get_run_end (self->graph, lv), count++)
+  for (guint32 lv = from; lv < end; lv = tandem_event_graph_get_run_end (self->graph, lv))
+    count++;
+  put_varint (out, count);
+  for (guint32 lv = from; lv < end; lv = tandem_event_graph_get_run_end (self->graph, lv))
     {
       TandemEventId id = tandem_event_graph_get_id (self->graph, lv);
       guint32 stop = tandem_event_graph_get_run_end (self->graph, lv);
       guint32 previous;
-      guint n;
+      guint n, index;
       const guint32 *parents = parents_of (self, lv, &n, &previous);
 
-      put_u32 (out, lv);
-      put_u32 (out, stop - lv);
-      put_u64 (out, id.peer);
-      put_u64 (out, id.seq);
-      put_u32 (out, n);
-      for (guint i = 0; i < n; i++)
-        put_u32 (out, parents[i]);
-    }
-  *(guint32 *) (out->data + count_at) = GUINT32_TO_LE (count);
+      put_varint (out, stop - lv);
+      for (index = 0; index < peers->len && g_array_index (peers, guint64, index) != id.peer; index++)
+        ;
+      put_varint (out, index);
+      if (index == peers->len)
+        {
+          guint64 le = GUINT64_TO_LE (id.peer);
 
-  count_at = out->len;
+          g_byte_array_append (out, (const guint8 *) &le, 8);
+          g_array_append_val (peers, id.peer);
+        }
+      put_varint (out, n);
+      for (guint i = 0; i < n; i++)
+        put_varint (out, lv - parents[i]);
+    }
+
   count = 0;
-  put_u32 (out, 0);
   for (guint32 lv = from; lv < end; count++)
+    {
+      const TandemOpRun *run = tandem_op_log_find (self->ops, lv);
+
+      lv = run->lv + run->len;
+    }
+  put_varint (out, count);
+  for (guint32 lv = from; lv < end;)
     {
       const TandemOpRun *run = tandem_op_log_find (self->ops, lv);
       guint32 offset = lv - run->lv;
       guint32 len = run->lv + run->len - lv;
       guint32 pos = run->pos;
+      guint32 previous;
+      guint n;
+      const guint32 *parents = parents_of (self, lv, &n, &previous);
+      gboolean follows = n == 1 && lv > 0 && parents[0] == lv - 1;
+      guint8 flags = run->kind | (follows << 2);
 
       if (run->kind == TANDEM_OP_INSERT)
         pos += offset;
       else if (run->kind == TANDEM_OP_DELETE_BACKWARD)
         pos -= offset;
-      put_u32 (out, lv);
-      put_u32 (out, len);
-      put_u32 (out, pos);
-      put_u32 (out, offset ? tandem_op_log_length_after (self->ops, lv - 1) : run->length_before);
-      put_u32 (out, run->kind);
+      g_byte_array_append (out, &flags, 1);
+      put_varint (out, len);
+      put_varint (out, zigzag ((gint64) pos - previous_pos));
+      previous_pos = pos;
+      if (!follows)
+        put_varint (out, offset ? tandem_op_log_length_after (self->ops, lv - 1) : run->length_before);
       if (run->kind == TANDEM_OP_INSERT)
         {
           gsize n_bytes;
           const char *text = tandem_op_log_get_text (self->ops, run, offset, len, &n_bytes);
 
-          put_u32 (out, n_bytes);
           g_byte_array_append (out, (const guint8 *) text, n_bytes);
         }
       lv += len;
     }
-  *(guint32 *) (out->data + count_at) = GUINT32_TO_LE (count);
 
-  count_at = out->len;
-  count = 0;
-  put_u32 (out, 0);
   for (guint32 lv = from; lv < end; lv++)
+    n_fields += g_hash_table_contains (self->field_events, GUINT_TO_POINTER (lv));
+  put_varint (out, n_fields);
+  for (guint32 lv = from; lv < end && n_fields > 0; lv++)
     {
       TandemEvent *field = g_hash_table_lookup (self->field_events, GUINT_TO_POINTER (lv));
       g_autoptr(JsonNode) node = NULL;
@@ -146,12 +182,10 @@ tandem_note_save_log (TandemNote *self,
         continue;
       node = tandem_event_to_json (field);
       json = json_to_string (node, FALSE);
-      put_u32 (out, strlen (json));
+      put_varint (out, strlen (json));
       g_byte_array_append (out, (const guint8 *) json, strlen (json));
-      count++;
     }
-  *(guint32 *) (out->data + count_at) = GUINT32_TO_LE (count);
-  put_u32 (out, tandem_rope_get_length (self->doc));
+  put_varint (out, tandem_rope_get_length (self->doc));
 
   {
     guint8 digest[16];
@@ -173,26 +207,33 @@ typedef struct
 } Reader;
 
 static gboolean
-get_u32 (Reader  *r,
-         guint32 *v)
+get_varint (Reader  *r,
+            guint64 *v)
 {
-  if (r->len - r->at < 4)
-    return FALSE;
-  memcpy (v, r->data + r->at, 4);
-  *v = GUINT32_FROM_LE (*v);
-  r->at += 4;
-  return TRUE;
+  guint shift = 0;
+
+  *v = 0;
+  while (r->at < r->len && shift < 64)
+    {
+      guint8 b = r->data[r->at++];
+
+      *v |= (guint64) (b & 0x7f) << shift;
+      if (!(b & 0x80))
+        return TRUE;
+      shift += 7;
+    }
+  return FALSE;
 }
 
 static gboolean
-get_u64 (Reader  *r,
-         guint64 *v)
+get_u32 (Reader  *r,
+         guint32 *v)
 {
-  if (r->len - r->at < 8)
+  guint64 wide;
+
+  if (!get_varint (r, &wide) || wide > G_MAXUINT32)
     return FALSE;
-  memcpy (v, r->data + r->at, 8);
-  *v = GUINT64_FROM_LE (*v);
-  r->at += 8;
+  *v = (guint32) wide;
   return TRUE;
 }
 
@@ -222,30 +263,50 @@ load_graph (TandemNote  *self,
             Reader      *r,
             GError     **error)
 {
+  g_autoptr(GArray) peers = g_array_new (FALSE, FALSE, sizeof (guint64));
   guint32 n_runs;
 
   if (!get_u32 (r, &n_runs))
     return damaged (error, "it ends early");
   for (guint32 i = 0; i < n_runs; i++)
     {
-      guint32 lv, len, n_parents;
-      guint64 peer, seq;
+      guint32 len, index, n_parents;
+      guint64 peer;
       guint32 parents[TANDEM_EVENT_MAX_PARENTS];
-      guint32 length = tandem_event_graph_get_length (self->graph);
+      guint32 lv = tandem_event_graph_get_length (self->graph);
 
-      if (!get_u32 (r, &lv) || !get_u32 (r, &len) || !get_u64 (r, &peer) ||
-          !get_u64 (r, &seq) || !get_u32 (r, &n_parents))
+      if (!get_u32 (r, &len) || !get_u32 (r, &index))
         return damaged (error, "it ends early");
-      if (lv != length || len == 0 || len > G_MAXUINT32 - 1 - lv)
+      if (len == 0 || len > G_MAXUINT32 - 1 - lv)
         return damaged (error, "events are missing or out of order");
-      if (seq != tandem_version_vector_get (tandem_event_graph_get_version (self->graph), peer))
-        return damaged (error, "a peer's events are not in sequence");
+      if (index == peers->len)
+        {
+          const char *bytes;
+
+          if (!get_bytes (r, 8, &bytes))
+            return damaged (error, "it ends early");
+          memcpy (&peer, bytes, 8);
+          peer = GUINT64_FROM_LE (peer);
+          g_array_append_val (peers, peer);
+        }
+      else if (index < peers->len)
+        peer = g_array_index (peers, guint64, index);
+      else
+        return damaged (error, "an event names an unknown peer");
+      if (!get_u32 (r, &n_parents))
+        return damaged (error, "it ends early");
       if (n_parents > TANDEM_EVENT_MAX_PARENTS)
         return damaged (error, "an event has too many parents");
       for (guint32 k = 0; k < n_parents; k++)
-        if (!get_u32 (r, &parents[k]) || parents[k] >= lv)
-          return damaged (error, "an event names a parent that is not before it");
-      tandem_event_graph_add (self->graph, peer, seq, len, parents, n_parents);
+        {
+          guint32 back;
+
+          if (!get_u32 (r, &back) || back == 0 || back > lv)
+            return damaged (error, "an event names a parent that is not before it");
+          parents[k] = lv - back;
+        }
+      tandem_event_graph_add (self->graph, peer, tandem_version_vector_get (tandem_event_graph_get_version (self->graph), peer),
+                              len, parents, n_parents);
     }
   return TRUE;
 }
@@ -257,42 +318,61 @@ load_ops (TandemNote  *self,
           GError     **error)
 {
   guint32 n_runs;
+  gint64 previous_pos = 0;
 
   if (!get_u32 (r, &n_runs))
     return damaged (error, "it ends early");
   for (guint32 i = 0; i < n_runs; i++)
     {
-      guint32 lv, len, pos, length_before, kind, n_bytes = 0;
-      const char *text = NULL;
+      guint32 lv = tandem_op_log_get_length (self->ops);
+      guint32 len, length_before, kind;
+      guint64 delta;
+      gint64 pos;
+      const char *text = NULL, *text_end;
       guint32 previous;
       guint n_parents;
       const guint32 *parents;
       gboolean follows;
+      const char *flags;
 
-      if (!get_u32 (r, &lv) || !get_u32 (r, &len) || !get_u32 (r, &pos) ||
-          !get_u32 (r, &length_before) || !get_u32 (r, &kind))
+      if (!get_bytes (r, 1, &flags) || !get_u32 (r, &len) || !get_varint (r, &delta))
         return damaged (error, "it ends early");
-      if (lv != tandem_op_log_get_length (self->ops) || len == 0 || len > end - lv)
-        return damaged (error, "operations do not match the events");
-      if (kind > TANDEM_OP_FIELD || (kind == TANDEM_OP_FIELD && len != 1))
-        return damaged (error, "an operation of an unknown kind");
-      if (kind == TANDEM_OP_INSERT)
-        {
-          if (!get_u32 (r, &n_bytes) || !get_bytes (r, n_bytes, &text))
-            return damaged (error, "it ends early");
-          if (!g_utf8_validate_len (text, n_bytes, NULL) || memchr (text, '\0', n_bytes) ||
-              g_utf8_strlen (text, n_bytes) != len)
-            return damaged (error, "inserted text does not match its length");
-        }
+      kind = (guint8) flags[0] & 3;
+      pos = previous_pos + unzigzag (delta);
+      previous_pos = pos;
+      if ((guint8) flags[0] > 7 || len == 0 || len > end - lv || pos < 0 || pos > G_MAXUINT32 ||
+          (kind == TANDEM_OP_FIELD && len != 1))
+        return damaged (error, "an operation does not match the events");
       parents = parents_of (self, lv, &n_parents, &previous);
       follows = n_parents == 1 && lv > 0 && parents[0] == lv - 1;
-      if (follows && length_before != tandem_op_log_length_after (self->ops, lv - 1))
-        return damaged (error, "a text length does not follow from the event before");
+      if (follows != ((flags[0] & 4) != 0))
+        return damaged (error, "an operation does not match the events");
+      if (follows)
+        length_before = tandem_op_log_length_after (self->ops, lv - 1);
+      else if (!get_u32 (r, &length_before))
+        return damaged (error, "it ends early");
+      if (kind == TANDEM_OP_INSERT)
+        {
+          /* len code points of UTF-8, checked one by one */
+          text = text_end = (const char *) r->data + r->at;
+          for (guint32 k = 0; k < len; k++)
+            {
+              gunichar c;
+
+              if (text_end >= (const char *) r->data + r->len)
+                return damaged (error, "it ends early");
+              c = g_utf8_get_char_validated (text_end, (const char *) r->data + r->len - text_end);
+              if (c == (gunichar) -1 || c == (gunichar) -2 || c == 0)
+                return damaged (error, "inserted text is not valid");
+              text_end = g_utf8_next_char (text_end);
+            }
+          r->at = (const guint8 *) text_end - r->data;
+        }
       if (!(kind == TANDEM_OP_INSERT ? pos <= length_before :
-            kind == TANDEM_OP_DELETE_FORWARD ? (guint64) pos + len <= length_before :
-            kind == TANDEM_OP_DELETE_BACKWARD ? pos < length_before && (guint64) pos + 1 >= len : TRUE))
+            kind == TANDEM_OP_DELETE_FORWARD ? pos + len <= length_before :
+            kind == TANDEM_OP_DELETE_BACKWARD ? pos < length_before && pos + 1 >= len : TRUE))
         return damaged (error, "an operation reaches outside the text");
-      tandem_op_log_append (self->ops, kind, pos, len, text, n_bytes, length_before, follows);
+      tandem_op_log_append (self->ops, kind, pos, len, text, text ? text_end - text : 0, length_before, follows);
     }
   if (tandem_op_log_get_length (self->ops) != end)
     return damaged (error, "operations do not match the events");
@@ -366,6 +446,7 @@ tandem_note_new_from_log (guint64      peer_id,
       gsize len;
       const guint8 *data = g_bytes_get_data (g_ptr_array_index (pieces, i), &len);
       Reader r = { data, len - 16, 4 };
+      guint32 first;
       guint8 digest[16];
       gsize digest_len = sizeof digest;
       g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_MD5);
@@ -380,6 +461,11 @@ tandem_note_new_from_log (guint64      peer_id,
       if (memcmp (digest, data + len - 16, 16) != 0)
         {
           damaged (error, "its checksum does not match");
+          return NULL;
+        }
+      if (!get_u32 (&r, &first) || first != tandem_event_graph_get_length (note->graph))
+        {
+          damaged (error, "a piece of it is missing");
           return NULL;
         }
       if (!load_graph (note, &r, error) ||
