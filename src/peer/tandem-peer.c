@@ -21,9 +21,10 @@ static const char usage[] =
   "  tandem-peer replay TRACE.json[.gz] [--repeat N] [--store]\n"
   "      replay an editing trace and print one JSON line of measurements;\n"
   "      --store also replays it into a store and measures that\n"
-  "  tandem-peer run [--profile DIR] [--brief] [--peer HEX16]\n"
-  "      a headless peer for one note, driven by JSON lines on stdin; with a\n"
-  "      profile, every edit is committed to DIR/tandem.db before the reply\n"
+  "  tandem-peer run [--profile DIR | --memory [--peer HEX16]] [--brief]\n"
+  "      a headless peer for one note, driven by JSON lines on stdin; every\n"
+  "      edit is committed to the profile (default: $TANDEM_PROFILE, else\n"
+  "      ~/.local/share/tandem) before its reply; --memory keeps nothing\n"
   "  tandem-peer verify --profile DIR\n"
   "      check a profile: the database, and that every note's saved text is\n"
   "      what its saved history makes\n";
@@ -269,7 +270,7 @@ cmd_run (int    argc,
   guint64 peer = g_random_int () | ((guint64) g_random_int () << 32);
   g_autoptr(GIOChannel) in = g_io_channel_unix_new (0);
   const char *profile = NULL;
-  gboolean brief = FALSE;
+  gboolean brief = FALSE, memory = FALSE;
   char *line = NULL;
   gsize length;
 
@@ -286,16 +287,19 @@ cmd_run (int    argc,
       profile = argv[++i];
     else if (g_str_equal (argv[i], "--brief"))
       brief = TRUE;
+    else if (g_str_equal (argv[i], "--memory"))
+      memory = TRUE;
     else
       {
         g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
         return 2;
       }
 
-  if (profile != NULL)
+  if (!memory)
     {
       g_autoptr(GError) error = NULL;
 
+      /* profile NULL: the default one */
       if (!(saved = open_profile_note (profile, &store, &error)))
         {
           g_printerr ("Cannot open the profile: %s\n", error->message);
