@@ -5,10 +5,14 @@
 #include <glib.h>
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <locale.h>
+#include <string.h>
 #include <stdio.h>
 
 #include "tandem-event-codec.h"
+#include "tandem-markdown.h"
 #include "tandem-note.h"
 #include "tandem-saved-note.h"
 #include "tandem-scenario.h"
@@ -25,6 +29,10 @@ static const char usage[] =
   "      a headless peer for one note, driven by JSON lines on stdin; every\n"
   "      edit is committed to the profile (default: $TANDEM_PROFILE, else\n"
   "      ~/.local/share/tandem) before its reply; --memory keeps nothing\n"
+  "  tandem-peer export --profile DIR [--notebook ID] OUTDIR\n"
+  "      write every note (of one notebook) as a Markdown file\n"
+  "  tandem-peer import --profile DIR [--notebook ID] FILE.md...\n"
+  "      add Markdown files as new notes (to the private notebook)\n"
   "  tandem-peer verify --profile DIR\n"
   "      check a profile: the database, and that every note's saved text is\n"
   "      what its saved history makes\n";
@@ -131,6 +139,160 @@ reply_error (const char *message)
   reply (b);
 }
 
+/* The default policies: the title asks the user, tags are a set. */
+static void
+set_default_policies (TandemNote *note)
+{
+  tandem_note_set_field_policy (note, "title", TANDEM_FIELD_POLICY_MANUAL);
+  tandem_note_set_field_policy (note, "tags", TANDEM_FIELD_POLICY_SET);
+}
+
+static int
+cmd_export (int    argc,
+            char **argv)
+{
+  const char *profile = NULL, *notebook = NULL, *outdir = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(GPtrArray) notebooks = NULL;
+  g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (int i = 0; i < argc; i++)
+    if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
+      profile = argv[++i];
+    else if (g_str_equal (argv[i], "--notebook") && i + 1 < argc)
+      notebook = argv[++i];
+    else if (outdir == NULL && !g_str_has_prefix (argv[i], "--"))
+      outdir = argv[i];
+    else
+      {
+        g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
+        return 2;
+      }
+  if (outdir == NULL)
+    {
+      g_printerr ("export needs an output folder\n%s", usage);
+      return 2;
+    }
+  if (!(store = tandem_store_open (profile, &error)) ||
+      !(notebooks = tandem_store_list_notebooks (store, &error)))
+    {
+      g_printerr ("Cannot open the profile: %s\n", error->message);
+      return 1;
+    }
+  if (g_mkdir_with_parents (outdir, 0700) != 0)
+    {
+      g_printerr ("Cannot create %s: %s\n", outdir, g_strerror (errno));
+      return 1;
+    }
+  for (guint n = 0; n < notebooks->len; n++)
+    {
+      TandemStoreNotebook *nb = g_ptr_array_index (notebooks, n);
+      g_autoptr(GPtrArray) notes = NULL;
+
+      if (notebook != NULL && !g_str_equal (notebook, nb->id))
+        continue;
+      if (!(notes = tandem_store_list_notes (store, nb->id, &error)))
+        break;
+      for (guint i = 0; i < notes->len; i++)
+        {
+          TandemStoreNoteInfo *info = g_ptr_array_index (notes, i);
+          g_autoptr(TandemSavedNote) saved = tandem_saved_note_load (store, info->id,
+                                                                     tandem_store_get_peer_id (store), &error);
+          TandemNote *note;
+          g_autofree char *name = NULL, *markdown = NULL, *path = NULL;
+
+          if (saved == NULL)
+            {
+              g_printerr ("Cannot read note %s: %s\n", info->id, error->message);
+              return 1;
+            }
+          note = tandem_saved_note_get_note (saved);
+          set_default_policies (note);
+          name = tandem_markdown_file_name (note, info->id);
+          /* two notes with one title get "title (2).md" */
+          for (guint k = 2; g_hash_table_contains (used, name); k++)
+            {
+              g_autofree char *base = tandem_markdown_file_name (note, info->id);
+
+              base[strlen (base) - 3] = '\0';
+              g_free (name);
+              name = g_strdup_printf ("%s (%u).md", base, k);
+            }
+          g_hash_table_add (used, g_strdup (name));
+          markdown = tandem_markdown_from_note (note, info->id);
+          path = g_build_filename (outdir, name, NULL);
+          if (!g_file_set_contents (path, markdown, -1, &error))
+            {
+              g_printerr ("Cannot write %s: %s\n", path, error->message);
+              return 1;
+            }
+          g_print ("%s\n", path);
+        }
+    }
+  if (error != NULL)
+    {
+      g_printerr ("Cannot list notes: %s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
+static int
+cmd_import (int    argc,
+            char **argv)
+{
+  const char *profile = NULL, *notebook = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(GPtrArray) files = g_ptr_array_new ();
+  int status = 0;
+
+  for (int i = 0; i < argc; i++)
+    if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
+      profile = argv[++i];
+    else if (g_str_equal (argv[i], "--notebook") && i + 1 < argc)
+      notebook = argv[++i];
+    else if (!g_str_has_prefix (argv[i], "--"))
+      g_ptr_array_add (files, argv[i]);
+    else
+      {
+        g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
+        return 2;
+      }
+  if (!(store = tandem_store_open (profile, &error)))
+    {
+      g_printerr ("Cannot open the profile: %s\n", error->message);
+      return 1;
+    }
+  if (notebook == NULL)
+    notebook = tandem_store_get_private_notebook_id (store);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *file = g_ptr_array_index (files, i);
+      g_autofree char *contents = NULL;
+      gsize length;
+      g_autoptr(GError) file_error = NULL;
+      g_autoptr(TandemNote) note = tandem_note_new (tandem_store_get_peer_id (store));
+      g_autoptr(TandemSavedNote) saved = NULL;
+
+      set_default_policies (note);
+      /* the note is made in memory and only saved once it is whole */
+      if (!g_file_get_contents (file, &contents, &length, &file_error) ||
+          !tandem_markdown_to_note (note, contents, length, &file_error) ||
+          !(saved = tandem_saved_note_adopt (store, notebook, note, &file_error)) ||
+          !tandem_saved_note_commit (saved, &file_error))
+        {
+          g_printerr ("Cannot import %s: %s\n", file, file_error->message);
+          status = 1;
+          continue;
+        }
+      g_print ("%s %s\n", tandem_saved_note_get_id (saved), file);
+    }
+  return status;
+}
+
 /* The note of a profile that `run` edits: the first note of the private
  * notebook, made on first use. */
 static TandemSavedNote *
@@ -162,7 +324,10 @@ open_profile_note (const char   *profile,
       saved = tandem_saved_note_load (store, info->id, tandem_store_get_peer_id (store), error);
     }
   if (saved != NULL)
-    *store_out = g_steal_pointer (&store);
+    {
+      set_default_policies (tandem_saved_note_get_note (saved));
+      *store_out = g_steal_pointer (&store);
+    }
   return saved;
 }
 
@@ -309,8 +474,7 @@ cmd_run (int    argc,
     }
   else
     note = memory_note = tandem_note_new (peer);
-  tandem_note_set_field_policy (note, "title", TANDEM_FIELD_POLICY_MANUAL);
-  tandem_note_set_field_policy (note, "tags", TANDEM_FIELD_POLICY_SET);
+  set_default_policies (note);
 
   while (g_io_channel_read_line (in, &line, &length, NULL, NULL) == G_IO_STATUS_NORMAL)
     {
@@ -466,6 +630,10 @@ main (int    argc,
     return cmd_run (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "verify"))
     return cmd_verify (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "export"))
+    return cmd_export (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "import"))
+    return cmd_import (argc - 2, argv + 2);
   g_printerr ("Unknown command %s\n%s", argv[1], usage);
   return 2;
 }
