@@ -8,7 +8,8 @@
  * takes is one of the steps a scenario file has (ins, del, set, unset, add,
  * remove, receive, sync, sync-all, restart; see scenarios/FORMAT.md), so a
  * failing run is replayed as a script, shrunk by delta debugging and written
- * out as a scenario file.
+ * out as a scenario file. (Some syncs go through tandem_note_receive_many(),
+ * which a scenario cannot say; shrinking tries plain syncs instead.)
  *
  * Every inserted code point is unique (Plane 15/16 private use), so a
  * character is its own identity; that is what checks C3–C5 rest on. The
@@ -31,8 +32,9 @@
  *       targets are read from the text before it is made
  *   C4  every text a peer showed, restricted to surviving characters, is in
  *       final order; every local edit shows exactly as made
- *   C5  no character made concurrently with a multi-character insert or a
- *       forward or backward typing run ends up inside it
+ *   C5  no character whose causal past lacks the first event of a
+ *       multi-character insert or a forward or backward typing run ends up
+ *       between the run's first and last surviving characters
  *   C6  re-delivering any runs or pieces changes nothing
  *   C7  causal buffers empty; versions count exactly the events each peer
  *       made; ids follow each peer's sequence
@@ -52,6 +54,8 @@
  *                                  (the same as --seed CASE:SEED)
  *   TANDEM_CONVERGENCE_FIRST_SEED  first seed of a normal run (default 0)
  *   TANDEM_CONVERGENCE_SHRINK_SECONDS  time allowed for shrinking (default 120)
+ *   TANDEM_CONVERGENCE_RUN_SECONDS     a run taking longer counts as hung (default
+ *                                  120, 2400 under valgrind; 0: no limit)
  *   TANDEM_CONVERGENCE_DUMP        with --seed: write a passing run as a scenario
  *                                  too, with the results every peer reached
  * Shrunk scenarios go to $G_TEST_BUILDDIR, or the temporary directory.
@@ -1178,6 +1182,7 @@ exec_field_write (Exec       *x,
 {
   guint p = s->at;
   OpInfo *o;
+  TandemEvent *made;
   g_autoptr(TandemVersionVector) before = tandem_version_vector_copy (tandem_note_get_version (x->worlds[0].notes[p]));
   guint64 lamport = 0;
 
@@ -1221,15 +1226,16 @@ exec_field_write (Exec       *x,
         lamport = MAX (lamport, other->lamport);
     }
 
+  made = get_op_event (&x->worlds[0], s->op);
   o = exec_op (x, s->op);
   o->made = TRUE;
   o->peer = p;
   o->kind = s->kind;
   o->field = s->field;
   o->value = s->value;
-  o->id.peer = ((TandemEvent *) get_op_event (&x->worlds[0], s->op))->peer;
-  o->id.seq = ((TandemEvent *) get_op_event (&x->worlds[0], s->op))->seq;
-  o->lamport = ((TandemEvent *) get_op_event (&x->worlds[0], s->op))->lamport;
+  o->id.peer = made->peer;
+  o->id.seq = made->seq;
+  o->lamport = made->lamport;
   o->before = g_steal_pointer (&before);
   o->after = tandem_version_vector_copy (tandem_note_get_version (x->worlds[0].notes[p]));
 
