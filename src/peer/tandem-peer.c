@@ -33,6 +33,12 @@ static const char usage[] =
   "      write every note (of one notebook) as a Markdown file\n"
   "  tandem-peer import --profile DIR [--notebook ID] FILE.md...\n"
   "      add Markdown files as new notes (to the private notebook)\n"
+  "  tandem-peer list --profile DIR\n"
+  "      one JSON line per note: id, notebook, title, when it was trashed\n"
+  "  tandem-peer trash|restore --profile DIR NOTE_ID\n"
+  "      move a note to the trash (a synced field) or back\n"
+  "  tandem-peer empty-trash --profile DIR [--grace-days N]\n"
+  "      delete for good what has been in the trash N days (default 30)\n"
   "  tandem-peer verify --profile DIR\n"
   "      check a profile: the database, and that every note's saved text is\n"
   "      what its saved history makes\n";
@@ -293,6 +299,144 @@ cmd_import (int    argc,
   return status;
 }
 
+typedef struct
+{
+  const char *profile;
+  const char *note;
+  guint grace_days;
+} CommonArgs;
+
+static gboolean
+parse_common (int          argc,
+              char       **argv,
+              CommonArgs  *args)
+{
+  args->grace_days = 30;
+  for (int i = 0; i < argc; i++)
+    if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
+      args->profile = argv[++i];
+    else if (g_str_equal (argv[i], "--grace-days") && i + 1 < argc)
+      args->grace_days = g_ascii_strtoull (argv[++i], NULL, 10);
+    else if (args->note == NULL && !g_str_has_prefix (argv[i], "--"))
+      args->note = argv[i];
+    else
+      {
+        g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static int
+cmd_list (int    argc,
+          char **argv)
+{
+  CommonArgs args = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(GPtrArray) notebooks = NULL;
+
+  if (!parse_common (argc, argv, &args))
+    return 2;
+  if (!(store = tandem_store_open (args.profile, &error)) ||
+      !(notebooks = tandem_store_list_notebooks (store, &error)))
+    {
+      g_printerr ("Cannot open the profile: %s\n", error->message);
+      return 1;
+    }
+  for (guint n = 0; n < notebooks->len; n++)
+    {
+      TandemStoreNotebook *nb = g_ptr_array_index (notebooks, n);
+      g_autoptr(GPtrArray) notes = tandem_store_list_notes (store, nb->id, &error);
+
+      for (guint i = 0; notes && i < notes->len; i++)
+        {
+          TandemStoreNoteInfo *info = g_ptr_array_index (notes, i);
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+          g_autoptr(TandemSavedNote) saved = tandem_saved_note_load (store, info->id,
+                                                                     tandem_store_get_peer_id (store), NULL);
+          g_autoptr(GVariant) title = saved ? tandem_note_dup_field (tandem_saved_note_get_note (saved), "title") : NULL;
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "id");
+          json_builder_add_string_value (b, info->id);
+          json_builder_set_member_name (b, "notebook");
+          json_builder_add_string_value (b, nb->name);
+          json_builder_set_member_name (b, "title");
+          if (title != NULL && g_variant_is_of_type (title, G_VARIANT_TYPE_STRING))
+            json_builder_add_string_value (b, g_variant_get_string (title, NULL));
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "trashed");
+          json_builder_add_int_value (b, info->trashed);
+          json_builder_end_object (b);
+          reply (b);
+        }
+    }
+  return error ? 1 : 0;
+}
+
+/* Trashing is a write of the synced `trashed` field (the time, so every
+ * peer's grace period counts from the same moment); restoring unsets it. */
+static int
+cmd_trash (int        argc,
+           char     **argv,
+           gboolean   trash)
+{
+  CommonArgs args = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(TandemSavedNote) saved = NULL;
+  g_autoptr(TandemEvent) event = NULL;
+
+  if (!parse_common (argc, argv, &args))
+    return 2;
+  if (args.note == NULL)
+    {
+      g_printerr ("Which note? Give its id (see tandem-peer list)\n");
+      return 2;
+    }
+  if (!(store = tandem_store_open (args.profile, &error)) ||
+      !(saved = tandem_saved_note_load (store, args.note, tandem_store_get_peer_id (store), &error)))
+    {
+      g_printerr ("Cannot open the note: %s\n", error->message);
+      return 1;
+    }
+  set_default_policies (tandem_saved_note_get_note (saved));
+  event = tandem_note_set_field (tandem_saved_note_get_note (saved), "trashed",
+                                 trash ? g_variant_new_int64 (g_get_real_time () / G_USEC_PER_SEC) : NULL,
+                                 &error);
+  if (event == NULL || !tandem_saved_note_commit (saved, &error))
+    {
+      g_printerr ("Cannot %s the note: %s\n", trash ? "trash" : "restore", error->message);
+      return 1;
+    }
+  return 0;
+}
+
+static int
+cmd_empty_trash (int    argc,
+                 char **argv)
+{
+  CommonArgs args = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  guint n = 0;
+  gint64 cutoff;
+
+  if (!parse_common (argc, argv, &args))
+    return 2;
+  cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64) args.grace_days * 24 * 3600;
+  if (!(store = tandem_store_open (args.profile, &error)) ||
+      !tandem_store_purge_trash (store, cutoff, &n, &error))
+    {
+      g_printerr ("Cannot empty the trash: %s\n", error->message);
+      return 1;
+    }
+  g_print ("%u\n", n);
+  return 0;
+}
+
 /* The note of a profile that `run` edits: the first note of the private
  * notebook, made on first use. */
 static TandemSavedNote *
@@ -319,8 +463,16 @@ open_profile_note (const char   *profile,
     }
   else
     {
-      TandemStoreNoteInfo *info = g_ptr_array_index (notes, notes->len - 1);
+      TandemStoreNoteInfo *info = g_ptr_array_index (notes, 0);
 
+      for (guint i = 1; i < notes->len; i++)
+        {
+          TandemStoreNoteInfo *other = g_ptr_array_index (notes, i);
+
+          if (other->created < info->created ||
+              (other->created == info->created && strcmp (other->id, info->id) < 0))
+            info = other;
+        }
       saved = tandem_saved_note_load (store, info->id, tandem_store_get_peer_id (store), error);
     }
   if (saved != NULL)
@@ -630,6 +782,12 @@ main (int    argc,
     return cmd_run (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "verify"))
     return cmd_verify (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "list"))
+    return cmd_list (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "trash") || g_str_equal (argv[1], "restore"))
+    return cmd_trash (argc - 2, argv + 2, g_str_equal (argv[1], "trash"));
+  if (g_str_equal (argv[1], "empty-trash"))
+    return cmd_empty_trash (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "export"))
     return cmd_export (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "import"))

@@ -191,6 +191,50 @@ tandem_saved_note_get_saved_events (TandemSavedNote *self)
   return self->saved_events;
 }
 
+/* The fields as the store keeps them beside the note, to list notes (and
+ * find what is in the trash) without loading them: lww reads of the
+ * registers, sets as arrays. */
+static char *
+fields_json (TandemNote *note)
+{
+  g_autoptr(GPtrArray) names = tandem_field_table_dup_names (tandem_note_get_fields (note));
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+
+      json_builder_set_member_name (b, name);
+      if (tandem_note_get_field_policy (note, name) == TANDEM_FIELD_POLICY_SET)
+        {
+          g_autoptr(GPtrArray) elems = tandem_note_dup_set (note, name);
+
+          json_builder_begin_array (b);
+          for (guint k = 0; k < elems->len; k++)
+            json_builder_add_string_value (b, g_ptr_array_index (elems, k));
+          json_builder_end_array (b);
+        }
+      else
+        {
+          g_autoptr(GVariant) v = tandem_note_dup_field (note, name);
+
+          if (v == NULL)
+            json_builder_add_null_value (b);
+          else if (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+            json_builder_add_string_value (b, g_variant_get_string (v, NULL));
+          else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
+            json_builder_add_int_value (b, g_variant_get_int64 (v));
+          else
+            json_builder_add_boolean_value (b, g_variant_get_boolean (v));
+        }
+    }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
 static GPtrArray *
 encode_pending (TandemNote *note)
 {
@@ -224,6 +268,7 @@ tandem_saved_note_commit (TandemSavedNote  *self,
   g_autoptr(GBytes) runs = NULL;
   g_autoptr(GPtrArray) pending = NULL;
   g_autofree char *text = NULL;
+  g_autofree char *fields = NULL;
   TandemStoreNoteUpdate update = { 0 };
 
   g_return_val_if_fail (TANDEM_IS_SAVED_NOTE (self), FALSE);
@@ -238,8 +283,10 @@ tandem_saved_note_commit (TandemSavedNote  *self,
       update.n_events = n_events - self->saved_events;
     }
   text = tandem_note_dup_text (self->note);
+  fields = fields_json (self->note);
   pending = encode_pending (self->note);
   update.text = text;
+  update.fields = fields;
   update.pending = pending;
   update.seq_counter = tandem_version_vector_get (tandem_note_get_version (self->note),
                                                   tandem_note_get_peer_id (self->note));

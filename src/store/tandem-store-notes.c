@@ -521,7 +521,8 @@ tandem_store_list_notes (TandemStore  *self,
     return NULL;
 
   stmt = _tandem_store_prepare (self,
-                                "SELECT id, created, updated FROM notes WHERE notebook_id = ?1"
+                                "SELECT id, created, updated, coalesce (json_extract (fields, '$.trashed'), 0)"
+                                " FROM notes WHERE notebook_id = ?1"
                                 " ORDER BY updated DESC, id", error);
   if (stmt == NULL)
     return NULL;
@@ -536,6 +537,7 @@ tandem_store_list_notes (TandemStore  *self,
       info->notebook_id = g_strdup (notebook_id);
       info->created = sqlite3_column_int64 (stmt, 1);
       info->updated = sqlite3_column_int64 (stmt, 2);
+      info->trashed = sqlite3_column_int64 (stmt, 3);
       g_ptr_array_add (notes, info);
     }
   if (rc != SQLITE_DONE)
@@ -544,6 +546,43 @@ tandem_store_list_notes (TandemStore  *self,
       return NULL;
     }
   return g_steal_pointer (&notes);
+}
+
+/**
+ * tandem_store_purge_trash:
+ * @trashed_before: notes trashed at or before this time (seconds since
+ *   1970) go; the caller chooses the grace period
+ * @n_purged: (out) (optional): how many went
+ *
+ * Deletes the notes that have been in the trash long enough, with their
+ * history, for good. A note restored since (its `trashed` field unset) is
+ * not in the trash and stays.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+tandem_store_purge_trash (TandemStore  *self,
+                          gint64        trashed_before,
+                          guint        *n_purged,
+                          GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+
+  stmt = _tandem_store_prepare (self,
+                                "DELETE FROM notes WHERE json_extract (fields, '$.trashed') > 0"
+                                " AND json_extract (fields, '$.trashed') <= ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, trashed_before);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_DONE)
+    return _tandem_store_fail (self, error, rc, "empty the trash");
+  if (n_purged != NULL)
+    *n_purged = sqlite3_changes (_tandem_store_get_db (self));
+  return TRUE;
 }
 
 static gboolean

@@ -88,6 +88,8 @@ typedef struct
  * @notebook_id: the notebook it belongs to
  * @created: when it was created here
  * @updated: when it was last committed here
+ * @trashed: when it was moved to the trash (its synced `trashed` field, in
+ *   seconds since 1970), or 0 when it is not in the trash
  */
 typedef struct
 {
@@ -95,6 +97,7 @@ typedef struct
   char    *notebook_id;
   gint64   created;
   gint64   updated;
+  gint64   trashed;
 } TandemStoreNoteInfo;
 
 /**
@@ -247,6 +250,10 @@ gboolean      tandem_store_load_note                  (TandemStore      *self,
                                                        const char       *note_id,
                                                        TandemStoreNote **out,
                                                        GError          **error);
+gboolean      tandem_store_purge_trash                (TandemStore  *self,
+                                                       gint64        trashed_before,
+                                                       guint        *n_purged,
+                                                       GError      **error);
 gboolean      tandem_store_compact_note               (TandemStore  *self,
                                                        const char   *note_id,
                                                        GBytes       *full_log,
