@@ -11,6 +11,8 @@
 #include "tandem-engine-error.h"
 #include "tandem-text-merge.h"
 
+#include <string.h>
+
 void
 _tandem_note_record_step (TandemNote   *self,
              TandemEvent  *event,
@@ -255,4 +257,55 @@ tandem_note_redo (TandemNote  *self,
   g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
   g_return_val_if_fail (self->user_action_depth == 0, NULL);
   return invert_group (self, self->redo_stack, RECORD_REDO, error);
+}
+
+/**
+ * tandem_note_save_undo:
+ *
+ * Returns: (transfer full): this peer's undo and redo stacks, for the store
+ */
+GBytes *
+tandem_note_save_undo (TandemNote *self)
+{
+  GByteArray *out = g_byte_array_new ();
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  g_byte_array_append (out, (const guint8 *) "TNU1", 4);
+  tandem_undo_stack_save (self->undo_stack, out);
+  tandem_undo_stack_save (self->redo_stack, out);
+  return g_byte_array_free_to_bytes (out);
+}
+
+/**
+ * tandem_note_load_undo:
+ *
+ * Puts back stacks saved with tandem_note_save_undo() for this note's
+ * history. Undo is a convenience, not data: damaged stacks leave both
+ * empty and say so in @error; the note itself is untouched.
+ *
+ * Returns: %TRUE when the stacks were restored
+ */
+gboolean
+tandem_note_load_undo (TandemNote  *self,
+                       GBytes      *bytes,
+                       GError     **error)
+{
+  gsize len;
+  const guint8 *p = g_bytes_get_data (bytes, &len);
+  const guint8 *end = p + len;
+  guint32 n_events = tandem_event_graph_get_length (self->graph);
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), FALSE);
+
+  if (len < 4 || memcmp (p, "TNU1", 4) != 0 ||
+      (p += 4, !tandem_undo_stack_load (self->undo_stack, &p, end, n_events)) ||
+      !tandem_undo_stack_load (self->redo_stack, &p, end, n_events) || p != end)
+    {
+      tandem_undo_stack_clear (self->undo_stack);
+      tandem_undo_stack_clear (self->redo_stack);
+      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_FAILED,
+                   "The saved undo history does not fit the note; starting without it");
+      return FALSE;
+    }
+  return TRUE;
 }

@@ -91,6 +91,10 @@ guint64       tandem_note_get_lamport         (TandemNote *self);
 /* saving and loading, for the store */
 GBytes       *tandem_note_save_log            (TandemNote  *self,
                                                guint32      from);
+GBytes       *tandem_note_save_undo           (TandemNote  *self);
+gboolean      tandem_note_load_undo           (TandemNote  *self,
+                                               GBytes      *bytes,
+                                               GError     **error);
 TandemNote   *tandem_note_new_from_log        (guint64      peer_id,
                                                GPtrArray   *pieces,
                                                const char  *text,

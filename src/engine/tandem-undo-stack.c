@@ -202,3 +202,123 @@ tandem_undo_steps_free (GArray *steps)
     }
   g_array_unref (steps);
 }
+
+static void
+put_varint (GByteArray *out,
+            guint64     v)
+{
+  do
+    {
+      guint8 b = (v & 0x7f) | (v >= 0x80 ? 0x80 : 0);
+
+      g_byte_array_append (out, &b, 1);
+      v >>= 7;
+    }
+  while (v != 0);
+}
+
+static gboolean
+get_varint (const guint8 **p,
+            const guint8  *end,
+            guint64       *v)
+{
+  guint shift = 0;
+
+  *v = 0;
+  while (*p < end && shift < 64)
+    {
+      guint8 b = *(*p)++;
+
+      *v |= (guint64) (b & 0x7f) << shift;
+      if (!(b & 0x80))
+        return TRUE;
+      shift += 7;
+    }
+  return FALSE;
+}
+
+/**
+ * tandem_undo_stack_save:
+ *
+ * Appends the stack to @out: a varint count, then per step a varint of
+ * (kind << 1 | starts an action), lv, len, pos, and for a delete the byte
+ * length and UTF-8 of what it removed.
+ */
+void
+tandem_undo_stack_save (TandemUndoStack *self,
+                        GByteArray      *out)
+{
+  put_varint (out, self->entries->len);
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *e = &g_array_index (self->entries, Entry, i);
+
+      put_varint (out, (guint64) e->step.kind << 1 | (e->starts_group ? 1 : 0));
+      put_varint (out, e->step.lv);
+      put_varint (out, e->step.len);
+      put_varint (out, e->step.pos);
+      if (e->step.kind != TANDEM_OP_INSERT)
+        {
+          put_varint (out, e->step.deleted->len);
+          g_byte_array_append (out, (const guint8 *) e->step.deleted->str, e->step.deleted->len);
+        }
+    }
+}
+
+/**
+ * tandem_undo_stack_load:
+ * @p: (inout): where to read; moved past what was read
+ * @n_events: how many events the note has; every step lies before
+ *
+ * Replaces the stack with the one saved at *@p.
+ *
+ * Returns: %FALSE, leaving the stack empty, when the bytes do not hold a
+ *   sound stack
+ */
+gboolean
+tandem_undo_stack_load (TandemUndoStack  *self,
+                        const guint8    **p,
+                        const guint8     *end,
+                        guint32           n_events)
+{
+  guint64 count;
+
+  tandem_undo_stack_clear (self);
+  if (!get_varint (p, end, &count) || count > (guint64) (end - *p))
+    return FALSE;
+  for (guint64 i = 0; i < count; i++)
+    {
+      guint64 head, lv, len, pos, n_bytes = 0;
+      Entry entry = { { 0 }, FALSE };
+
+      if (!get_varint (p, end, &head) || !get_varint (p, end, &lv) ||
+          !get_varint (p, end, &len) || !get_varint (p, end, &pos) ||
+          (head >> 1) > TANDEM_OP_DELETE_BACKWARD || len == 0 || lv + len > n_events || pos > G_MAXUINT32 ||
+          (i == 0 && !(head & 1)))
+        goto bad;
+      entry.step.kind = head >> 1;
+      entry.step.lv = lv;
+      entry.step.len = len;
+      entry.step.pos = pos;
+      entry.starts_group = head & 1;
+      if (entry.step.kind != TANDEM_OP_INSERT)
+        {
+          if (!get_varint (p, end, &n_bytes) || n_bytes > (guint64) (end - *p) ||
+              !g_utf8_validate_len ((const char *) *p, n_bytes, NULL) ||
+              memchr (*p, '\0', n_bytes) != NULL ||
+              (guint64) g_utf8_strlen ((const char *) *p, n_bytes) != len)
+            goto bad;
+          entry.step.deleted = g_string_new_len ((const char *) *p, n_bytes);
+          *p += n_bytes;
+        }
+      g_array_append_val (self->entries, entry);
+      if (entry.starts_group)
+        self->n_groups++;
+    }
+  self->sealed = TRUE;
+  return TRUE;
+
+bad:
+  tandem_undo_stack_clear (self);
+  return FALSE;
+}

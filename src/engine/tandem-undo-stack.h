@@ -41,6 +41,12 @@ void             tandem_undo_stack_push      (TandemUndoStack *self,
 void             tandem_undo_stack_seal      (TandemUndoStack *self);
 GArray          *tandem_undo_stack_pop_group (TandemUndoStack *self);
 void             tandem_undo_steps_free      (GArray *steps);
+void             tandem_undo_stack_save      (TandemUndoStack  *self,
+                                              GByteArray       *out);
+gboolean         tandem_undo_stack_load      (TandemUndoStack  *self,
+                                              const guint8    **p,
+                                              const guint8     *end,
+                                              guint32           n_events);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TandemUndoStack, tandem_undo_stack_free)
 

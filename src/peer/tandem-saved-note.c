@@ -4,8 +4,8 @@
  *
  * Ties a TandemNote to its row in the store. A commit writes, in one
  * transaction, the events made or received since the last commit, the
- * text they make (so opening the note needs no replay), the causal buffer
- * and this peer's sequence counter. Callers commit before they send an
+ * text they make (so opening the note needs no replay), the fields, the
+ * causal buffer, the undo stacks and this peer's sequence counter. Callers commit before they send an
  * event or tell anyone it is saved, so nothing reported saved can be lost
  * and no sequence number can be handed out twice.
  */
@@ -162,6 +162,13 @@ tandem_saved_note_load (TandemStore  *store,
       tandem_store_note_free (stored);
       return NULL;
     }
+  if (stored->undo != NULL)
+    {
+      g_autoptr(GError) undo_error = NULL;
+
+      if (!tandem_note_load_undo (note, stored->undo, &undo_error))
+        g_warning ("Note %s: %s", note_id, undo_error->message);
+    }
   {
     TandemSavedNote *self = saved_note_new (store, note_id, note, tandem_note_get_n_events (note),
                                             stored->n_tail);
@@ -269,6 +276,7 @@ tandem_saved_note_commit (TandemSavedNote  *self,
   g_autoptr(GPtrArray) pending = NULL;
   g_autofree char *text = NULL;
   g_autofree char *fields = NULL;
+  g_autoptr(GBytes) undo = NULL;
   TandemStoreNoteUpdate update = { 0 };
 
   g_return_val_if_fail (TANDEM_IS_SAVED_NOTE (self), FALSE);
@@ -285,8 +293,10 @@ tandem_saved_note_commit (TandemSavedNote  *self,
   text = tandem_note_dup_text (self->note);
   fields = fields_json (self->note);
   pending = encode_pending (self->note);
+  undo = tandem_note_save_undo (self->note);
   update.text = text;
   update.fields = fields;
+  update.undo = undo;
   update.pending = pending;
   update.seq_counter = tandem_version_vector_get (tandem_note_get_version (self->note),
                                                   tandem_note_get_peer_id (self->note));

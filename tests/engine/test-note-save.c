@@ -160,6 +160,64 @@ test_damage_refused (void)
   }
 }
 
+/* Undo and redo go on after a restart; damaged stacks are dropped, not
+ * trusted. */
+static void
+test_undo_survives (void)
+{
+  g_autoptr(TandemNote) note = tandem_note_new (1);
+  g_autoptr(TandemEvent) e1 = tandem_note_insert (note, 0, "hello", NULL);
+  g_autoptr(TandemEvent) e2 = tandem_note_delete (note, 1, 2, NULL);
+  g_autoptr(GPtrArray) undone = tandem_note_undo (note, NULL);
+  g_autoptr(GBytes) log = tandem_note_save_log (note, 0);
+  g_autoptr(GBytes) undo = tandem_note_save_undo (note);
+  g_autoptr(GPtrArray) pieces = g_ptr_array_new ();
+  g_autofree char *text = tandem_note_dup_text (note);
+  g_autoptr(TandemNote) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpstr (text, ==, "hello");
+  g_ptr_array_add (pieces, log);
+  loaded = tandem_note_new_from_log (1, pieces, text, &error);
+  g_assert_no_error (error);
+  g_assert_true (tandem_note_load_undo (loaded, undo, &error));
+  g_assert_no_error (error);
+  g_assert_true (tandem_note_can_undo (loaded));
+  g_assert_true (tandem_note_can_redo (loaded));
+  {
+    g_autoptr(GPtrArray) redone = tandem_note_redo (loaded, &error);
+    g_autofree char *after = tandem_note_dup_text (loaded);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (after, ==, "hlo");
+  }
+  {
+    g_autoptr(GPtrArray) a = tandem_note_undo (loaded, &error);
+    g_autoptr(GPtrArray) b = tandem_note_undo (loaded, &error);
+    g_autofree char *after = tandem_note_dup_text (loaded);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (after, ==, "");
+  }
+
+  /* a step beyond the history is refused, and leaves no undo at all */
+  {
+    gsize len;
+    const guint8 *data = g_bytes_get_data (undo, &len);
+    g_autofree guint8 *copy = g_memdup2 (data, len);
+    g_autoptr(GBytes) bad = NULL;
+    g_autoptr(TandemNote) other = tandem_note_new_from_log (1, pieces, text, NULL);
+    g_autoptr(GError) bad_error = NULL;
+
+    copy[6] = 0x7f;   /* the first step's lv */
+    bad = g_bytes_new (copy, len);
+    g_assert_false (tandem_note_load_undo (other, bad, &bad_error));
+    g_assert_error (bad_error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_FAILED);
+    g_assert_false (tandem_note_can_undo (other));
+    g_assert_false (tandem_note_can_redo (other));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -167,5 +225,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/note-save/round-trip", test_round_trip);
   g_test_add_func ("/engine/note-save/pieces-join", test_pieces_join);
   g_test_add_func ("/engine/note-save/damage-refused", test_damage_refused);
+  g_test_add_func ("/engine/note-save/undo-survives", test_undo_survives);
   return g_test_run ();
 }
