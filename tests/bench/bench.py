@@ -118,10 +118,10 @@ def ensure_release_peer(build):
         if not (rel / "build.ninja").exists():
             subprocess.run(["meson", "setup", str(rel), str(REPO), "--buildtype=release",
                             "-Db_lto=true"], capture_output=True, text=True, check=True)
-        subprocess.run(["meson", "compile", "-C", str(rel), "src/peer/tandem-peer"],
+        subprocess.run(["ninja", "-C", str(rel), "src/peer/tandem-peer"],
                        capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError) as e:
-        return None, f"release build failed: {getattr(e, 'stderr', e)}"
+        return None, f"release build failed: {getattr(e, 'stdout', '')}{getattr(e, 'stderr', e)}"[-500:]
     return rel / "src" / "peer" / "tandem-peer", None
 
 
