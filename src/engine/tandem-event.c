@@ -301,8 +301,8 @@ tandem_event_equal (const TandemEvent *a,
     return FALSE;
   if ((a->value == NULL) != (b->value == NULL) || (a->value && !g_variant_equal (a->value, b->value)))
     return FALSE;
-  return memcmp (a->parents, b->parents, a->n_parents * sizeof (TandemEventId)) == 0 &&
-         memcmp (a->observed, b->observed, a->n_observed * sizeof (TandemEventId)) == 0;
+  return (a->n_parents == 0 || memcmp (a->parents, b->parents, a->n_parents * sizeof (TandemEventId)) == 0) &&
+         (a->n_observed == 0 || memcmp (a->observed, b->observed, a->n_observed * sizeof (TandemEventId)) == 0);
 }
 
 char *

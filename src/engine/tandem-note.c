@@ -784,7 +784,8 @@ _tandem_note_local_text (TandemNote   *self,
       parents = heap_ids = g_new (TandemEventId, n_parents);
     }
   /* a copy: adding the event rewrites the frontier */
-  memcpy (lvs, frontier, n_parents * sizeof (guint32));
+  for (guint i = 0; i < n_parents; i++)
+    lvs[i] = frontier[i];
   for (guint i = 0; i < n_parents; i++)
     parents[i] = tandem_event_graph_get_id (self->graph, lvs[i]);
   event = tandem_event_new_text (self->peer_id, seq, parents, n_parents, kind, pos, len, text);

@@ -182,8 +182,8 @@ tandem_version_vector_equal (const TandemVersionVector *a,
                              const TandemVersionVector *b)
 {
   return a->entries->len == b->entries->len &&
-         memcmp (a->entries->data, b->entries->data,
-                 a->entries->len * sizeof (TandemVersionEntry)) == 0;
+         (a->entries->len == 0 ||
+          memcmp (a->entries->data, b->entries->data, a->entries->len * sizeof (TandemVersionEntry)) == 0);
 }
 
 /* @a happened strictly after @b: it has seen all of @b and more. */
