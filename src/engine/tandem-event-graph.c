@@ -140,6 +140,14 @@ find_run_index (const TandemEventGraph *self,
   return lo;
 }
 
+/* A run's parents; NULL for none (the pool may not even be allocated). */
+static inline const guint32 *
+run_parents (const TandemEventGraph *self,
+             const GraphRun         *run)
+{
+  return run->n_parents ? &g_array_index (self->parents, guint32, run->parents_offset) : NULL;
+}
+
 static inline const GraphRun *
 find_run (const TandemEventGraph *self,
           guint32                 lv)
@@ -315,7 +323,7 @@ tandem_event_graph_truncate (TandemEventGraph *self,
        * that are still without children. */
       if (keep == 0)
         g_array_append_vals (restored,
-                             &g_array_index (self->parents, guint32, run->parents_offset),
+                             run_parents (self, run),
                              run->n_parents);
       else
         g_array_append_val (restored, (guint32) { run->lv + keep - 1 });
@@ -419,7 +427,7 @@ tandem_event_graph_get_parents (const TandemEventGraph *self,
 
   *n_parents = run->n_parents;
   *run_start = run->lv;
-  return &g_array_index (self->parents, guint32, run->parents_offset);
+  return run_parents (self, run);
 }
 
 /* One past the last lv of the run holding @lv. */
@@ -626,7 +634,7 @@ tandem_event_graph_diff (const TandemEventGraph *self,
       else if (flag == ONLY_B)
         push_range (only_b, run->lv, cur + 1);
 
-      parents = &g_array_index (self->parents, guint32, run->parents_offset);
+      parents = run_parents (self, run);
       for (guint i = 0; i < run->n_parents; i++)
         {
           heap_push (heap, parents[i], flag);
@@ -680,7 +688,7 @@ tandem_event_graph_find_dominator (const TandemEventGraph *self,
         }
       if (run->n_parents == 0)
         return TANDEM_LV_NONE;
-      parents = &g_array_index (self->parents, guint32, run->parents_offset);
+      parents = run_parents (self, run);
       for (guint i = 0; i < run->n_parents; i++)
         heap_push (heap, parents[i], 0);
     }
@@ -752,7 +760,7 @@ tandem_event_graph_is_ancestor (const TandemEventGraph *self,
         return TRUE;
       while (heap->len > 0 && heap_top (heap) >= run->lv)
         heap_pop (heap);
-      parents = &g_array_index (self->parents, guint32, run->parents_offset);
+      parents = run_parents (self, run);
       for (guint i = 0; i < run->n_parents; i++)
         if (parents[i] >= ancestor)
           heap_push (heap, parents[i], 0);
