@@ -157,6 +157,7 @@ measure_reopen (const char         *profile,
                 TandemTraceResult  *result,
                 GError            **error)
 {
+  gint64 rss_before = current_rss_kb ();
   gint64 start = g_get_monotonic_time ();
   g_autoptr(TandemStore) store = tandem_store_open (profile, error);
   g_autofree char *text = NULL;
@@ -168,6 +169,8 @@ measure_reopen (const char         *profile,
   if (!(saved = tandem_saved_note_load (store, note_id, tandem_store_get_peer_id (store), error)))
     return FALSE;
   result->load_ms = (g_get_monotonic_time () - start) / 1000.0;
+  result->load_rss_kb = current_rss_kb () - rss_before;
+  result->load_engine_bytes = tandem_note_get_memory_size (tandem_saved_note_get_note (saved));
   g_free (text);
   text = tandem_note_dup_text (tandem_saved_note_get_note (saved));
   result->store_matches = g_str_equal (text, expected);
@@ -618,6 +621,10 @@ tandem_trace_result_to_json (const char              *path,
       json_builder_add_double_value (b, result->text_load_ms);
       json_builder_set_member_name (b, "load_ms");
       json_builder_add_double_value (b, result->load_ms);
+      json_builder_set_member_name (b, "load_rss_kb");
+      json_builder_add_int_value (b, result->load_rss_kb);
+      json_builder_set_member_name (b, "load_engine_bytes");
+      json_builder_add_int_value (b, result->load_engine_bytes);
       json_builder_set_member_name (b, "store_matches");
       json_builder_add_boolean_value (b, result->store_matches);
     }

@@ -25,6 +25,8 @@ typedef struct
   gint64 log_bytes;
   double text_load_ms;
   double load_ms;
+  gint64 load_rss_kb;
+  gsize load_engine_bytes;
   gboolean store_matches;
 } TandemTraceResult;
 
