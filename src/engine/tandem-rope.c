@@ -106,6 +106,25 @@ locate (TandemRope *self,
   return chunk_at (self, i);
 }
 
+/* Finds the chunk holding the character at @pos (< the length): the same
+ * as locate(), but at a boundary the later chunk. */
+static Chunk *
+locate_char (TandemRope *self,
+             gsize       pos,
+             guint      *offset)
+{
+  Chunk *chunk = locate (self, pos, offset);
+
+  if (*offset == chunk->len)
+    {
+      self->cursor_start += chunk->len;
+      self->cursor++;
+      chunk = chunk_at (self, self->cursor);
+      *offset = 0;
+    }
+  return chunk;
+}
+
 static gunichar
 next_char (const char **utf8)
 {
@@ -188,16 +207,8 @@ tandem_rope_delete (TandemRope *self,
   while (n_chars > 0)
     {
       guint offset, n;
-      Chunk *chunk = locate (self, pos, &offset);
+      Chunk *chunk = locate_char (self, pos, &offset);
 
-      if (offset == chunk->len)
-        {
-          /* pos is at the end of this chunk: the characters start in the next */
-          self->cursor_start += chunk->len;
-          self->cursor++;
-          chunk = chunk_at (self, self->cursor);
-          offset = 0;
-        }
       n = MIN (n_chars, chunk->len - offset);
       memmove (chunk->chars + offset, chunk->chars + offset + n,
                (chunk->len - offset - n) * sizeof (gunichar));
@@ -223,8 +234,8 @@ tandem_rope_get_char (TandemRope *self,
   Chunk *chunk;
 
   g_assert (pos < self->length);
-  chunk = locate (self, pos + 1, &offset);
-  return chunk->chars[offset - 1];
+  chunk = locate_char (self, pos, &offset);
+  return chunk->chars[offset];
 }
 
 char *
@@ -247,15 +258,8 @@ tandem_rope_dup_utf8 (TandemRope *self,
   while (n_chars > 0)
     {
       guint offset, n;
-      Chunk *chunk = locate (self, pos, &offset);
+      Chunk *chunk = locate_char (self, pos, &offset);
 
-      if (offset == chunk->len)
-        {
-          self->cursor_start += chunk->len;
-          self->cursor++;
-          chunk = chunk_at (self, self->cursor);
-          offset = 0;
-        }
       n = MIN (n_chars, chunk->len - offset);
       for (guint k = 0; k < n; k++)
         {
