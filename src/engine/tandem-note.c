@@ -735,6 +735,73 @@ tandem_note_dup_events_since (TandemNote                *self,
 }
 
 /**
+ * tandem_note_dup_authors_since:
+ * @from: the first event to look at, in this peer's log order
+ *
+ * Returns: (transfer full) (element-type guint64): the peers whose events
+ *   came from @from on, each once, in the order they came
+ */
+GArray *
+tandem_note_dup_authors_since (TandemNote *self,
+                               guint       from)
+{
+  GArray *peers = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint32 end = tandem_event_graph_get_length (self->graph);
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), peers);
+  for (guint32 lv = from; lv < end; lv = tandem_event_graph_get_run_end (self->graph, lv))
+    {
+      guint64 peer = tandem_event_graph_get_id (self->graph, lv).peer;
+      gboolean seen = FALSE;
+
+      for (guint k = 0; k < peers->len && !seen; k++)
+        seen = g_array_index (peers, guint64, k) == peer;
+      if (!seen)
+        g_array_append_val (peers, peer);
+    }
+  return peers;
+}
+
+/**
+ * tandem_note_dup_text_at:
+ * @n_events: a version, as the number of events of this peer's log it
+ *   holds; the log is in causal order, so any such prefix is a version
+ *
+ * Rebuilds the text as it was at a past version, by replaying that part
+ * of the history in a fresh note.
+ *
+ * Returns: (transfer full) (nullable): the text, or %NULL when @n_events is
+ *   more than the note has
+ */
+char *
+tandem_note_dup_text_at (TandemNote *self,
+                         guint       n_events)
+{
+  g_autoptr(TandemNote) past = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GPtrArray) prefix = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+  guint taken = 0;
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), NULL);
+  if (n_events > tandem_event_graph_get_length (self->graph))
+    return NULL;
+
+  events = tandem_note_dup_events_since (self, NULL);
+  for (guint i = 0; i < events->len && taken < n_events; i++)
+    {
+      TandemEvent *e = g_ptr_array_index (events, i);
+      guint32 n = MIN (e->len, n_events - taken);
+
+      g_ptr_array_add (prefix, n == e->len ? tandem_event_ref (e) : tandem_event_slice (e, 0, n));
+      taken += n;
+    }
+  past = tandem_note_new (self->peer_id);
+  if (!tandem_note_receive_many (past, prefix, NULL))
+    return NULL;
+  return tandem_note_dup_text (past);
+}
+
+/**
  * tandem_note_dup_text_by_replay:
  *
  * Rebuilds the text from the log alone in a fresh note; tests compare it

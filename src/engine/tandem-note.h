@@ -105,5 +105,9 @@ guint         tandem_note_get_n_events        (TandemNote *self);
 guint         tandem_note_get_n_runs          (TandemNote *self);
 gsize         tandem_note_get_memory_size     (TandemNote *self);
 char         *tandem_note_dup_text_by_replay  (TandemNote *self);
+GArray       *tandem_note_dup_authors_since   (TandemNote *self,
+                                               guint       from);
+char         *tandem_note_dup_text_at         (TandemNote *self,
+                                               guint       n_events);
 
 G_END_DECLS

@@ -39,6 +39,16 @@ static const char usage[] =
   "      move a note to the trash (a synced field) or back\n"
   "  tandem-peer empty-trash --profile DIR [--grace-days N]\n"
   "      delete for good what has been in the trash N days (default 30)\n"
+  "  tandem-peer history --profile DIR NOTE_ID\n"
+  "      the note's past versions, grouped by time and author\n"
+  "  tandem-peer show --profile DIR NOTE_ID --version N\n"
+  "      the text at version N (its first N events)\n"
+  "  tandem-peer restore-version --profile DIR NOTE_ID --version N\n"
+  "      make today's text the text of version N, as a new edit\n"
+  "  tandem-peer snapshot --profile DIR NOTE_ID [--version N] [--name NAME]\n"
+  "      keep a version under a name (the latest, by default); no name deletes it\n"
+  "  tandem-peer thin-history --profile DIR [--keep-days N]\n"
+  "      forget unnamed versions older than N days (default 30)\n"
   "  tandem-peer verify --profile DIR\n"
   "      check a profile: the database, and that every note's saved text is\n"
   "      what its saved history makes\n";
@@ -303,7 +313,9 @@ typedef struct
 {
   const char *profile;
   const char *note;
+  const char *name;
   guint grace_days;
+  gint64 version;
 } CommonArgs;
 
 static gboolean
@@ -312,11 +324,16 @@ parse_common (int          argc,
               CommonArgs  *args)
 {
   args->grace_days = 30;
+  args->version = -1;
   for (int i = 0; i < argc; i++)
     if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
       args->profile = argv[++i];
-    else if (g_str_equal (argv[i], "--grace-days") && i + 1 < argc)
+    else if ((g_str_equal (argv[i], "--grace-days") || g_str_equal (argv[i], "--keep-days")) && i + 1 < argc)
       args->grace_days = g_ascii_strtoull (argv[++i], NULL, 10);
+    else if (g_str_equal (argv[i], "--version") && i + 1 < argc)
+      args->version = g_ascii_strtoll (argv[++i], NULL, 10);
+    else if (g_str_equal (argv[i], "--name") && i + 1 < argc)
+      args->name = argv[++i];
     else if (args->note == NULL && !g_str_has_prefix (argv[i], "--"))
       args->note = argv[i];
     else
@@ -431,6 +448,233 @@ cmd_empty_trash (int    argc,
       !tandem_store_purge_trash (store, cutoff, &n, &error))
     {
       g_printerr ("Cannot empty the trash: %s\n", error->message);
+      return 1;
+    }
+  g_print ("%u\n", n);
+  return 0;
+}
+
+/* Versions closer than this, by the same authors, show as one step. */
+#define HISTORY_GROUP_USEC (10 * 60 * G_USEC_PER_SEC)
+
+static TandemSavedNote *
+open_note_arg (CommonArgs   *args,
+               TandemStore **store,
+               GError      **error)
+{
+  TandemSavedNote *saved;
+
+  if (args->note == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Which note? Give its id (see tandem-peer list)");
+      return NULL;
+    }
+  if (!(*store = tandem_store_open (args->profile, error)) ||
+      !(saved = tandem_saved_note_load (*store, args->note, tandem_store_get_peer_id (*store), error)))
+    return NULL;
+  set_default_policies (tandem_saved_note_get_note (saved));
+  return saved;
+}
+
+static int
+cmd_history (int    argc,
+             char **argv)
+{
+  CommonArgs args = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(TandemSavedNote) saved = NULL;
+  g_autoptr(GPtrArray) versions = NULL;
+
+  if (!parse_common (argc, argv, &args))
+    return 2;
+  if (!(saved = open_note_arg (&args, &store, &error)) ||
+      !(versions = tandem_store_list_versions (store, args.note, &error)))
+    {
+      g_printerr ("Cannot read the history: %s\n", error->message);
+      return 1;
+    }
+  /* One line per group: versions by the same authors, each within
+   * HISTORY_GROUP_USEC of the one before; a named snapshot stands alone. */
+  for (guint i = 0; i < versions->len;)
+    {
+      TandemStoreVersion *first = g_ptr_array_index (versions, i);
+      TandemStoreVersion *last = first;
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      guint count = 1;
+
+      for (i++; first->name == NULL && i < versions->len; i++, count++)
+        {
+          TandemStoreVersion *next = g_ptr_array_index (versions, i);
+
+          if (next->name != NULL || g_strcmp0 (next->authors, first->authors) != 0 ||
+              next->time - last->time > HISTORY_GROUP_USEC)
+            break;
+          last = next;
+        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "version");
+      json_builder_add_int_value (b, last->n_events);
+      json_builder_set_member_name (b, "from_version");
+      json_builder_add_int_value (b, first->n_events);
+      json_builder_set_member_name (b, "versions");
+      json_builder_add_int_value (b, count);
+      json_builder_set_member_name (b, "start");
+      json_builder_add_int_value (b, first->time / G_USEC_PER_SEC);
+      json_builder_set_member_name (b, "end");
+      json_builder_add_int_value (b, last->time / G_USEC_PER_SEC);
+      json_builder_set_member_name (b, "authors");
+      if (json_parser_load_from_data (parser, first->authors, -1, NULL))
+        json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "name");
+      if (first->name != NULL)
+        json_builder_add_string_value (b, first->name);
+      else
+        json_builder_add_null_value (b);
+      json_builder_end_object (b);
+      reply (b);
+    }
+  return 0;
+}
+
+static char *
+text_at_version (TandemSavedNote  *saved,
+                 gint64            version,
+                 GError          **error)
+{
+  char *text = NULL;
+
+  if (version >= 0 && version <= G_MAXUINT)
+    text = tandem_note_dup_text_at (tandem_saved_note_get_note (saved), version);
+  if (text == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                 "The note has no version %" G_GINT64_FORMAT " (it has %u events)", version,
+                 tandem_note_get_n_events (tandem_saved_note_get_note (saved)));
+  return text;
+}
+
+static int
+cmd_show (int    argc,
+          char **argv)
+{
+  CommonArgs args = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(TandemSavedNote) saved = NULL;
+  g_autofree char *text = NULL;
+
+  if (!parse_common (argc, argv, &args))
+    return 2;
+  if (!(saved = open_note_arg (&args, &store, &error)) ||
+      !(text = text_at_version (saved, args.version, &error)))
+    {
+      g_printerr ("Cannot show the version: %s\n", error->message);
+      return 1;
+    }
+  fputs (text, stdout);
+  return 0;
+}
+
+/* Restoring is an ordinary edit, so it syncs like typing: the part of
+ * today's text that differs from the old one is replaced, in one undoable
+ * action. */
+static int
+cmd_restore_version (int    argc,
+                     char **argv)
+{
+  CommonArgs args = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(TandemSavedNote) saved = NULL;
+  g_autofree char *old = NULL, *now = NULL;
+  g_autofree gunichar *a = NULL, *z = NULL;
+  glong na, nz, head = 0, tail = 0;
+  TandemNote *note;
+
+  if (!parse_common (argc, argv, &args))
+    return 2;
+  if (!(saved = open_note_arg (&args, &store, &error)) ||
+      !(old = text_at_version (saved, args.version, &error)))
+    {
+      g_printerr ("Cannot restore the version: %s\n", error->message);
+      return 1;
+    }
+  note = tandem_saved_note_get_note (saved);
+  now = tandem_note_dup_text (note);
+  a = g_utf8_to_ucs4_fast (now, -1, &na);
+  z = g_utf8_to_ucs4_fast (old, -1, &nz);
+  while (head < na && head < nz && a[head] == z[head])
+    head++;
+  while (tail < na - head && tail < nz - head && a[na - 1 - tail] == z[nz - 1 - tail])
+    tail++;
+
+  tandem_note_begin_user_action (note);
+  if (na - head - tail > 0)
+    {
+      g_autoptr(TandemEvent) e = tandem_note_delete (note, head, na - head - tail, &error);
+      g_assert (e != NULL);
+    }
+  if (nz - head - tail > 0)
+    {
+      const char *from = g_utf8_offset_to_pointer (old, head);
+      g_autofree char *middle = g_strndup (from, g_utf8_offset_to_pointer (from, nz - head - tail) - from);
+      g_autoptr(TandemEvent) e = tandem_note_insert (note, head, middle, &error);
+      g_assert (e != NULL);
+    }
+  tandem_note_end_user_action (note);
+  if (!tandem_saved_note_commit (saved, &error))
+    {
+      g_printerr ("Cannot save the restored text: %s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
+static int
+cmd_snapshot (int    argc,
+              char **argv)
+{
+  CommonArgs args = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(TandemSavedNote) saved = NULL;
+  gint64 version;
+
+  if (!parse_common (argc, argv, &args))
+    return 2;
+  if (!(saved = open_note_arg (&args, &store, &error)))
+    {
+      g_printerr ("Cannot open the note: %s\n", error->message);
+      return 1;
+    }
+  version = args.version >= 0 ? args.version : tandem_saved_note_get_saved_events (saved);
+  if (!tandem_store_name_version (store, args.note, version, args.name, &error))
+    {
+      g_printerr ("Cannot keep the snapshot: %s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
+static int
+cmd_thin_history (int    argc,
+                  char **argv)
+{
+  CommonArgs args = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  guint n = 0;
+
+  if (!parse_common (argc, argv, &args))
+    return 2;
+  if (!(store = tandem_store_open (args.profile, &error)) ||
+      !tandem_store_thin_versions (store, g_get_real_time () - (gint64) args.grace_days * 24 * 3600 * G_USEC_PER_SEC,
+                                   &n, &error))
+    {
+      g_printerr ("Cannot thin the history: %s\n", error->message);
       return 1;
     }
   g_print ("%u\n", n);
@@ -782,6 +1026,16 @@ main (int    argc,
     return cmd_run (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "verify"))
     return cmd_verify (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "history"))
+    return cmd_history (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "show"))
+    return cmd_show (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "restore-version"))
+    return cmd_restore_version (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "snapshot"))
+    return cmd_snapshot (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "thin-history"))
+    return cmd_thin_history (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "list"))
     return cmd_list (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "trash") || g_str_equal (argv[1], "restore"))

@@ -242,6 +242,27 @@ fields_json (TandemNote *note)
   return json_to_string (root, FALSE);
 }
 
+/* Whose events the note got since event @from, as JSON for its history. */
+static char *
+authors_since (TandemNote *note,
+               guint       from)
+{
+  g_autoptr(GArray) peers = tandem_note_dup_authors_since (note, from);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_array (b);
+  for (guint k = 0; k < peers->len; k++)
+    {
+      g_autofree char *id = tandem_peer_id_to_string (g_array_index (peers, guint64, k));
+
+      json_builder_add_string_value (b, id);
+    }
+  json_builder_end_array (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
 static GPtrArray *
 encode_pending (TandemNote *note)
 {
@@ -277,6 +298,7 @@ tandem_saved_note_commit (TandemSavedNote  *self,
   g_autofree char *text = NULL;
   g_autofree char *fields = NULL;
   g_autoptr(GBytes) undo = NULL;
+  g_autofree char *authors = NULL;
   TandemStoreNoteUpdate update = { 0 };
 
   g_return_val_if_fail (TANDEM_IS_SAVED_NOTE (self), FALSE);
@@ -289,6 +311,8 @@ tandem_saved_note_commit (TandemSavedNote  *self,
       runs = tandem_note_save_log (self->note, self->saved_events);
       update.runs = runs;
       update.n_events = n_events - self->saved_events;
+      authors = authors_since (self->note, self->saved_events);
+      update.authors = authors;
     }
   text = tandem_note_dup_text (self->note);
   fields = fields_json (self->note);

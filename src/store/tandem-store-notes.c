@@ -548,6 +548,138 @@ tandem_store_list_notes (TandemStore  *self,
   return g_steal_pointer (&notes);
 }
 
+void
+tandem_store_version_free (TandemStoreVersion *version)
+{
+  if (version == NULL)
+    return;
+  g_free (version->authors);
+  g_free (version->name);
+  g_free (version);
+}
+
+/**
+ * tandem_store_list_versions:
+ *
+ * Returns: (transfer full) (element-type TandemStoreVersion): the note's
+ *   versions, oldest first
+ */
+GPtrArray *
+tandem_store_list_versions (TandemStore  *self,
+                            const char   *note_id,
+                            GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) versions = NULL;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+
+  if (!check_note (self, note_id, error))
+    return NULL;
+  stmt = _tandem_store_prepare (self,
+                                "SELECT n_events, time, authors, name FROM note_versions"
+                                " WHERE note_id = ?1 ORDER BY n_events", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, note_id, -1, SQLITE_STATIC);
+  versions = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_store_version_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TandemStoreVersion *v = g_new0 (TandemStoreVersion, 1);
+
+      v->n_events = sqlite3_column_int64 (stmt, 0);
+      v->time = sqlite3_column_int64 (stmt, 1);
+      v->authors = column_dup_text (stmt, 2);
+      v->name = column_dup_text (stmt, 3);
+      g_ptr_array_add (versions, v);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      _tandem_store_fail (self, error, rc, "read the versions");
+      return NULL;
+    }
+  return g_steal_pointer (&versions);
+}
+
+/**
+ * tandem_store_name_version:
+ * @name: (nullable): the snapshot's name; %NULL deletes the snapshot (the
+ *   version stays, unnamed, until thinned)
+ *
+ * Names the version made of the note's first @n_events events, so that
+ * thinning keeps it.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+tandem_store_name_version (TandemStore  *self,
+                           const char   *note_id,
+                           guint64       n_events,
+                           const char   *name,
+                           GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+
+  if (!check_note (self, note_id, error))
+    return FALSE;
+  stmt = _tandem_store_prepare (self,
+                                "INSERT INTO note_versions (note_id, n_events, time, name)"
+                                " SELECT ?1, ?2, ?3, ?4 FROM notes WHERE id = ?1 AND log_events >= ?2"
+                                " ON CONFLICT (note_id, n_events) DO UPDATE SET name = excluded.name",
+                                error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, note_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, (gint64) n_events);
+  sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
+  if (name != NULL)
+    sqlite3_bind_text (stmt, 4, name, -1, SQLITE_STATIC);
+  if (!_tandem_store_step_done (self, stmt, "name a version", error))
+    return FALSE;
+  if (sqlite3_changes (self->db) == 0)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
+                   "Note %s has no version of %" G_GUINT64_FORMAT " events", note_id, n_events);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * tandem_store_thin_versions:
+ * @older_than: unnamed versions committed before this (microseconds since
+ *   1970) go
+ * @n_removed: (out) (optional): how many went
+ *
+ * The history itself stays whole; only the marks to browse it go, so old
+ * stretches show as fewer, longer steps. Named snapshots stay.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+tandem_store_thin_versions (TandemStore  *self,
+                            gint64        older_than,
+                            guint        *n_removed,
+                            GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+
+  stmt = _tandem_store_prepare (self, "DELETE FROM note_versions WHERE name IS NULL AND time < ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, older_than);
+  if (!_tandem_store_step_done (self, stmt, "thin the history", error))
+    return FALSE;
+  if (n_removed != NULL)
+    *n_removed = sqlite3_changes (self->db);
+  return TRUE;
+}
+
 /**
  * tandem_store_purge_trash:
  * @trashed_before: notes trashed at or before this time (seconds since
@@ -608,6 +740,24 @@ commit_note_in_tx (TandemStore                  *self,
         return FALSE;
       sqlite3_bind_text (stmt, 1, note_id, -1, SQLITE_STATIC);
       _tandem_store_bind_bytes (stmt, 2, update->runs);
+      if (!_tandem_store_step_done (self, stmt, doing, error))
+        return FALSE;
+    }
+
+  if (update->runs != NULL && update->authors != NULL)
+    {
+      g_auto(TandemStoreStmt) stmt = NULL;
+
+      stmt = _tandem_store_prepare (self,
+                                    "INSERT OR REPLACE INTO note_versions (note_id, n_events, time, authors)"
+                                    " VALUES (?1, (SELECT log_events FROM notes WHERE id = ?1) + ?2, ?3, ?4)",
+                                    error);
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_text (stmt, 1, note_id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, (gint64) update->n_events);
+      sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
+      sqlite3_bind_text (stmt, 4, update->authors, -1, SQLITE_STATIC);
       if (!_tandem_store_step_done (self, stmt, doing, error))
         return FALSE;
     }

@@ -143,6 +143,18 @@ static const char * const migrations[] = {
   "ALTER TABLE notes DROP COLUMN log;"
   "DROP INDEX notes_notebook;"
   "CREATE INDEX notes_notebook_updated ON notes (notebook_id, updated);",
+
+  /* 2 -> 3: a note's history can be browsed: every commit that added
+   * events marks a version (the first n_events of the log, which is a
+   * causally complete prefix), with when and by whom; a name keeps it. */
+  "CREATE TABLE note_versions ("
+  "  note_id  TEXT NOT NULL REFERENCES notes (id) ON DELETE CASCADE,"
+  "  n_events INTEGER NOT NULL,"
+  "  time     INTEGER NOT NULL,"
+  "  authors  TEXT NOT NULL DEFAULT '[]' CHECK (json_valid (authors)),"
+  "  name     TEXT,"
+  "  PRIMARY KEY (note_id, n_events)"
+  ");",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == TANDEM_STORE_SCHEMA_VERSION);

@@ -43,7 +43,7 @@ typedef enum
 GQuark tandem_store_error_quark (void);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define TANDEM_STORE_SCHEMA_VERSION 2
+#define TANDEM_STORE_SCHEMA_VERSION 3
 
 /* Times in the store are microseconds since the Unix epoch (UTC), as
  * g_get_real_time() gives them. */
@@ -112,6 +112,8 @@ typedef struct
  * @undo: (nullable): the undo state; %NULL leaves it unchanged
  * @seq_counter: this peer's next sequence number in the note; it may stay
  *   or grow, never shrink
+ * @authors: (nullable): with @runs, the peers whose events they hold, as a
+ *   JSON array; the commit then marks a version of the note
  *
  * Everything one tandem_store_commit_note() writes, in one transaction.
  * The store does not look inside the blobs.
@@ -125,7 +127,25 @@ typedef struct
   GPtrArray  *pending;
   GBytes     *undo;
   guint64     seq_counter;
+  const char *authors;
 } TandemStoreNoteUpdate;
+
+/**
+ * TandemStoreVersion:
+ * @n_events: the version is the note's first @n_events events
+ * @time: when it was committed (microseconds since 1970)
+ * @authors: the peers whose events made it, a JSON array of ids
+ * @name: (nullable): the name of a kept snapshot
+ */
+typedef struct
+{
+  guint64  n_events;
+  gint64   time;
+  char    *authors;
+  char    *name;
+} TandemStoreVersion;
+
+void tandem_store_version_free (TandemStoreVersion *version);
 
 /**
  * TandemStoreNote:
@@ -250,6 +270,18 @@ gboolean      tandem_store_load_note                  (TandemStore      *self,
                                                        const char       *note_id,
                                                        TandemStoreNote **out,
                                                        GError          **error);
+GPtrArray    *tandem_store_list_versions              (TandemStore  *self,
+                                                       const char   *note_id,
+                                                       GError      **error);
+gboolean      tandem_store_name_version               (TandemStore  *self,
+                                                       const char   *note_id,
+                                                       guint64       n_events,
+                                                       const char   *name,
+                                                       GError      **error);
+gboolean      tandem_store_thin_versions              (TandemStore  *self,
+                                                       gint64        older_than,
+                                                       guint        *n_removed,
+                                                       GError      **error);
 gboolean      tandem_store_purge_trash                (TandemStore  *self,
                                                        gint64        trashed_before,
                                                        guint        *n_purged,
