@@ -18,11 +18,17 @@
  *   varint the length of the text with these events, which the saved text must have
  *   16 bytes: the MD5 of everything before, to tell damage from history
  *
+ * A piece of more than COMPRESS_FROM bytes is stored zlib-compressed, as
+ * "TNZ2" and the compressed bytes of all of the above: most of a history
+ * is text, which compresses well.
+ *
  * A save may start at any event, so a store can append only what is new;
  * loads of consecutive pieces join up. Everything is checked on the way in:
  * a damaged history is refused, never half loaded.
  */
 #include "tandem-note-private.h"
+
+#include <gio/gio.h>
 
 #include "tandem-engine-error.h"
 #include "tandem-event-codec.h"
@@ -31,6 +37,39 @@
 #include <string.h>
 
 #define MAGIC "TNL2"
+#define MAGIC_COMPRESSED "TNZ2"
+#define COMPRESS_FROM 4096
+/* More than any note's history: a bound for damaged input. */
+#define MAX_HISTORY_BYTES ((gsize) 1 << 31)
+
+/* Runs @data through @converter into a new array; FALSE when the converter
+ * fails or the output would pass @max bytes. */
+static GByteArray *
+convert_all (GConverter   *converter,
+             const guint8 *data,
+             gsize         len,
+             gsize         max)
+{
+  g_autoptr(GByteArray) out = g_byte_array_sized_new (len);
+  guint8 buf[16384];
+  GConverterResult result;
+
+  do
+    {
+      gsize read = 0, written = 0;
+      g_autoptr(GError) error = NULL;
+
+      result = g_converter_convert (converter, data, len, buf, sizeof buf,
+                                    G_CONVERTER_INPUT_AT_END, &read, &written, &error);
+      if (result == G_CONVERTER_ERROR || out->len + written > max)
+        return NULL;
+      g_byte_array_append (out, buf, written);
+      data += read;
+      len -= read;
+    }
+  while (result != G_CONVERTER_FINISHED);
+  return g_steal_pointer (&out);
+}
 
 static void
 put_varint (GByteArray *out,
@@ -196,6 +235,17 @@ tandem_note_save_log (TandemNote *self,
     g_checksum_get_digest (sum, digest, &digest_len);
     g_byte_array_append (out, digest, sizeof digest);
   }
+  if (out->len > COMPRESS_FROM)
+    {
+      g_autoptr(GZlibCompressor) zlib = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 6);
+      g_autoptr(GByteArray) packed = convert_all (G_CONVERTER (zlib), out->data, out->len, G_MAXSIZE);
+
+      if (packed != NULL && packed->len + 4 < out->len)
+        {
+          g_byte_array_prepend (packed, (const guint8 *) MAGIC_COMPRESSED, 4);
+          return g_byte_array_free_to_bytes (g_steal_pointer (&packed));
+        }
+    }
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
 
@@ -445,6 +495,21 @@ tandem_note_new_from_log (guint64      peer_id,
     {
       gsize len;
       const guint8 *data = g_bytes_get_data (g_ptr_array_index (pieces, i), &len);
+      g_autoptr(GByteArray) unpacked = NULL;
+
+      if (len >= 4 && memcmp (data, MAGIC_COMPRESSED, 4) == 0)
+        {
+          g_autoptr(GZlibDecompressor) zlib = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB);
+
+          unpacked = convert_all (G_CONVERTER (zlib), data + 4, len - 4, MAX_HISTORY_BYTES);
+          if (unpacked == NULL)
+            {
+              damaged (error, "it cannot be decompressed");
+              return NULL;
+            }
+          data = unpacked->data;
+          len = unpacked->len;
+        }
       Reader r = { data, len - 16, 4 };
       guint32 first;
       guint8 digest[16];

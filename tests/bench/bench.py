@@ -215,7 +215,7 @@ def main():
     # case -> impl -> command, or an error string when it cannot run at all.
     cases = {
         "automerge-paper local": {
-            "tandem": tandem_err or [str(tandem_exe), "replay", str(files["automerge"])],
+            "tandem": tandem_err or [str(tandem_exe), "replay", str(files["automerge"]), "--store"],
             "dt": node_err or node("dt-replay.mjs", files["automerge"], "--mode", "local"),
             "yjs": node_err or node("yjs-replay.mjs", files["automerge"], "--mode", "local"),
             "floor": floor_err or [str(floor_exe), str(files["automerge"])],
@@ -318,6 +318,28 @@ def main():
 
     print("\n¹ Tandem: RSS growth during the replay; Yjs, dt: JS heap + external growth "
           "(dt's WebAssembly memory is external); floor: its gap buffer's size.")
+
+    # The store: the same automerge-paper edits into a real profile (a commit
+    # every 100 edits), then the note opened again; sizes of the history as
+    # each library saves it, from the same runs.
+    sc = "automerge-paper local"
+    log_b, disk_b = median(sc, "tandem", "log_bytes"), median(sc, "tandem", "store_bytes")
+    yjs_b, dt_b = median(sc, "yjs", "encoded_bytes"), median(sc, "dt", "encoded_bytes")
+    text_ms, load_ms = median(sc, "tandem", "text_load_ms"), median(sc, "tandem", "load_ms")
+    print("\n## Store (automerge-paper)\n")
+    print("| measure | Tandem | diamond-types-node | Yjs | target | met? |")
+    print("|---|---:|---:|---:|---|---|")
+    print(f"| store-backed replay, ms (commits) | {fmt(median(sc, 'tandem', 'store_ms'))} "
+          f"({fmt(median(sc, 'tandem', 'commits'))}) | | | | |")
+    size_ok = log_b is not None and yjs_b is not None and log_b <= yjs_b
+    print(f"| history, bytes (Tandem: saved log; dt: toBytes; Yjs: update V2) | {fmt(log_b)} | "
+          f"{fmt(dt_b)} | {fmt(yjs_b)} | <= Yjs | {'yes' if size_ok else '**NO**'} |")
+    print(f"| profile files on disk, bytes | {fmt(disk_b)} | | | | |")
+    load_ok = load_ms is not None and load_ms < 10
+    print(f"| open the profile and show the text, ms | {fmt(text_ms)} | | | | |")
+    print(f"| load the whole note, ms | {fmt(load_ms)} | | | < 10 | {'yes' if load_ok else '**NO**'} |")
+    print(f"| memory held by the loaded note, bytes | {fmt(median(sc, 'tandem', 'load_engine_bytes'))} "
+          f"| | | | |")
     print("\n## Correctness and raw runs\n")
     for case in cases:
         print(f"{case}:")

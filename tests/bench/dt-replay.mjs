@@ -30,7 +30,7 @@ if (opts.mode === 'local') {
           if (del > 0) doc.del(pos, del);
           if (ins.length > 0) doc.ins(pos, ins);
         }
-    return { text: () => doc.get(), dispose: () => doc.free() };
+    return { text: () => doc.get(), dispose: () => doc.free(), encoded: () => doc.toBytes().length };
   };
 } else {
   const bytes = fs.readFileSync(findBinaryDoc(opts, 'dt'));

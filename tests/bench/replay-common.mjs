@@ -114,7 +114,7 @@ function memory() {
   return { heap: m.heapUsed + m.external, rss: m.rss };
 }
 
-// run() does one complete replay and returns { text, dispose }: the closure
+// run() does one complete replay and returns { text, dispose, encoded? }: the closure
 // keeps the document alive until memory was measured; text() reads the final
 // text (not timed); dispose() frees a warm-up document (WebAssembly objects
 // are not garbage collected).
@@ -138,6 +138,8 @@ export function measure(opts, trace, run) {
     replay_ms: Math.round((t1 - t0) * 1000) / 1000,
     heap_growth_kb: Math.round((after.heap - before.heap) / 1024),
     rss_growth_kb: Math.round((after.rss - before.rss) / 1024),
+    // the whole history as the library saves it (not timed)
+    encoded_bytes: out.encoded ? out.encoded() : undefined,
     warmup: opts.warmup,
   }));
 }

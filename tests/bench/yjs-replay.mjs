@@ -59,7 +59,8 @@ if (opts.mode === 'local') {
             if (ins.length > 0) ytext.insert(pos, ins);
           }
         });
-    return { text: () => ytext.toString(), dispose: () => doc.destroy() };
+    return { text: () => ytext.toString(), dispose: () => doc.destroy(),
+             encoded: () => Y.encodeStateAsUpdateV2(doc).length };
   };
 } else {
   const bytes = fs.readFileSync(findBinaryDoc(opts, 'yjs'));
