@@ -543,6 +543,7 @@ test_policy_switch (void)
   g_autoptr(TandemNote) a = tandem_note_new (PEER_A);
   g_autoptr(TandemNote) b = tandem_note_new (PEER_B);
   g_autoptr(TandemEvent) wa = set_ok (a, "title", "A's");
+  g_assert_nonnull (wa);
   g_autoptr(TandemEvent) wb = set_ok (b, "title", "B's");
 
   receive_ok (a, wb);

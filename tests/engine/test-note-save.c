@@ -32,7 +32,9 @@ make_busy_note (guint32 seed)
         }
       {
         g_autoptr(TandemEvent) t = tandem_note_set_field (a, "title", g_variant_new_int64 (round), NULL);
+        g_assert_nonnull (t);
         g_autoptr(TandemEvent) g = tandem_note_add_to_set (b, "tags", round % 2 ? "odd" : "even", NULL);
+        g_assert_nonnull (g);
         g_autoptr(GPtrArray) to_a = tandem_note_dup_events_since (b, tandem_note_get_version (a));
         g_autoptr(GPtrArray) to_b = tandem_note_dup_events_since (a, tandem_note_get_version (b));
 
@@ -99,7 +101,9 @@ test_pieces_join (void)
   for (guint i = 0; i < 5; i++)
     {
       g_autoptr(TandemEvent) e1 = tandem_note_insert (note, tandem_note_get_length (note), "abc", NULL);
+      g_assert_nonnull (e1);
       g_autoptr(TandemEvent) e2 = tandem_note_delete (note, 1, 1, NULL);
+      g_assert_nonnull (e2);
 
       g_ptr_array_add (pieces, tandem_note_save_log (note, saved_up_to));
       saved_up_to = tandem_note_get_n_events (note);
@@ -167,8 +171,11 @@ test_undo_survives (void)
 {
   g_autoptr(TandemNote) note = tandem_note_new (1);
   g_autoptr(TandemEvent) e1 = tandem_note_insert (note, 0, "hello", NULL);
+  g_assert_nonnull (e1);
   g_autoptr(TandemEvent) e2 = tandem_note_delete (note, 1, 2, NULL);
+  g_assert_nonnull (e2);
   g_autoptr(GPtrArray) undone = tandem_note_undo (note, NULL);
+  g_assert_nonnull (undone);
   g_autoptr(GBytes) log = tandem_note_save_log (note, 0);
   g_autoptr(GBytes) undo = tandem_note_save_undo (note);
   g_autoptr(GPtrArray) pieces = g_ptr_array_new ();
@@ -186,6 +193,7 @@ test_undo_survives (void)
   g_assert_true (tandem_note_can_redo (loaded));
   {
     g_autoptr(GPtrArray) redone = tandem_note_redo (loaded, &error);
+    g_assert_nonnull (redone);
     g_autofree char *after = tandem_note_dup_text (loaded);
 
     g_assert_no_error (error);
@@ -193,7 +201,9 @@ test_undo_survives (void)
   }
   {
     g_autoptr(GPtrArray) a = tandem_note_undo (loaded, &error);
+    g_assert_nonnull (a);
     g_autoptr(GPtrArray) b = tandem_note_undo (loaded, &error);
+    g_assert_nonnull (b);
     g_autofree char *after = tandem_note_dup_text (loaded);
 
     g_assert_no_error (error);

@@ -308,6 +308,7 @@ test_local_delete_code_points (void)
 {
   g_autoptr(TandemNote) note = tandem_note_new (PEER_A);
   g_autoptr(TandemEvent) ins = insert_ok (note, 0, "a😀e\u0301b");
+  g_assert_nonnull (ins);
   g_autoptr(TandemEvent) d1 = NULL;
   g_autoptr(TandemEvent) d2 = NULL;
 
@@ -335,6 +336,7 @@ test_local_errors (void)
 {
   g_autoptr(TandemNote) note = tandem_note_new (PEER_A);
   g_autoptr(TandemEvent) ins = insert_ok (note, 0, "a😀c");
+  g_assert_nonnull (ins);
   Snapshot before;
   struct
   {
@@ -1041,6 +1043,7 @@ sim_local_edit (Sim  *sim,
       guint pos = g_rand_int_range (sim->rand, 0, length);
       guint len = g_rand_int_range (sim->rand, 1, MIN (length - pos, 6) + 1);
       g_autoptr(TandemEvent) e = delete_ok (note, pos, len);
+      g_assert_nonnull (e);
 
       if (m)
         mirror_delete (m, pos, len);
@@ -1050,6 +1053,7 @@ sim_local_edit (Sim  *sim,
       guint pos = g_rand_int_range (sim->rand, 0, length + 1);
       const char *text = sim_pieces[g_rand_int_range (sim->rand, 0, G_N_ELEMENTS (sim_pieces))];
       g_autoptr(TandemEvent) e = insert_ok (note, pos, text);
+      g_assert_nonnull (e);
 
       if (m)
         mirror_insert (m, pos, text);
@@ -1531,8 +1535,10 @@ test_undo_redo_cleared_by_edit (void)
 {
   g_autoptr(TandemNote) a = tandem_note_new (PEER_A);
   g_autoptr(TandemEvent) one = insert_ok (a, 0, "one");
+  g_assert_nonnull (one);
   g_autoptr(TandemEvent) two = insert_ok (a, 0, "two ");   /* elsewhere: a new step */
   g_autoptr(GPtrArray) u1 = NULL;
+  g_assert_nonnull (two);
   g_autoptr(GPtrArray) u2 = NULL;
   g_autoptr(GPtrArray) r1 = NULL;
   g_autoptr(TandemEvent) three = NULL;
@@ -1670,6 +1676,7 @@ test_undo_single_user_random (void)
       for (guint i = n_actions; i > 0; i--)
         {
           g_autoptr(GPtrArray) made = undo_ok (a);
+          g_assert_nonnull (made);
 
           assert_text (a, g_ptr_array_index (texts, i - 1));
         }
@@ -1677,6 +1684,7 @@ test_undo_single_user_random (void)
       for (guint i = 1; i <= n_actions; i++)
         {
           g_autoptr(GPtrArray) made = redo_ok (a);
+          g_assert_nonnull (made);
 
           assert_text (a, g_ptr_array_index (texts, i));
         }
