@@ -393,6 +393,25 @@ cmd_list (int    argc,
   return error ? 1 : 0;
 }
 
+static TandemSavedNote *
+open_note_arg (CommonArgs   *args,
+               TandemStore **store,
+               GError      **error)
+{
+  TandemSavedNote *saved;
+
+  if (args->note == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Which note? Give its id (see tandem-peer list)");
+      return NULL;
+    }
+  if (!(*store = tandem_store_open (args->profile, error)) ||
+      !(saved = tandem_saved_note_load (*store, args->note, tandem_store_get_peer_id (*store), error)))
+    return NULL;
+  set_default_policies (tandem_saved_note_get_note (saved));
+  return saved;
+}
+
 /* Trashing is a write of the synced `trashed` field (the time, so every
  * peer's grace period counts from the same moment); restoring unsets it. */
 static int
@@ -413,13 +432,11 @@ cmd_trash (int        argc,
       g_printerr ("Which note? Give its id (see tandem-peer list)\n");
       return 2;
     }
-  if (!(store = tandem_store_open (args.profile, &error)) ||
-      !(saved = tandem_saved_note_load (store, args.note, tandem_store_get_peer_id (store), &error)))
+  if (!(saved = open_note_arg (&args, &store, &error)))
     {
       g_printerr ("Cannot open the note: %s\n", error->message);
       return 1;
     }
-  set_default_policies (tandem_saved_note_get_note (saved));
   event = tandem_note_set_field (tandem_saved_note_get_note (saved), "trashed",
                                  trash ? g_variant_new_int64 (g_get_real_time () / G_USEC_PER_SEC) : NULL,
                                  &error);
@@ -456,25 +473,6 @@ cmd_empty_trash (int    argc,
 
 /* Versions closer than this, by the same authors, show as one step. */
 #define HISTORY_GROUP_USEC (10 * 60 * G_USEC_PER_SEC)
-
-static TandemSavedNote *
-open_note_arg (CommonArgs   *args,
-               TandemStore **store,
-               GError      **error)
-{
-  TandemSavedNote *saved;
-
-  if (args->note == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Which note? Give its id (see tandem-peer list)");
-      return NULL;
-    }
-  if (!(*store = tandem_store_open (args->profile, error)) ||
-      !(saved = tandem_saved_note_load (*store, args->note, tandem_store_get_peer_id (*store), error)))
-    return NULL;
-  set_default_policies (tandem_saved_note_get_note (saved));
-  return saved;
-}
 
 static int
 cmd_history (int    argc,
