@@ -1,4 +1,5 @@
-/* tandem-store-notes.c: notebooks, members and notes in the store
+/* tandem-store-notes.c: notebooks, members, peer addresses and notes in
+ * the store
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
@@ -18,6 +19,8 @@
 #include <string.h>
 
 #define NOTEBOOK_KEY_SIZE 32
+#define HOST_MAX_BYTES 255
+#define ADDRESSES_PER_PEER 4
 
 void
 tandem_store_notebook_free (TandemStoreNotebook *notebook)
@@ -27,6 +30,7 @@ tandem_store_notebook_free (TandemStoreNotebook *notebook)
   g_free (notebook->id);
   g_free (notebook->name);
   g_clear_pointer (&notebook->secret_key, g_bytes_unref);
+  g_clear_pointer (&notebook->previous_key, g_bytes_unref);
   g_free (notebook->field_policies);
   g_free (notebook);
 }
@@ -41,6 +45,15 @@ tandem_store_member_free (TandemStoreMember *member)
   g_free (member->cert_fingerprint);
   g_free (member->last_version);
   g_free (member);
+}
+
+void
+tandem_store_address_free (TandemStoreAddress *address)
+{
+  if (address == NULL)
+    return;
+  g_free (address->host);
+  g_free (address);
 }
 
 void
@@ -95,6 +108,12 @@ is_valid_id (const char *id)
   return TRUE;
 }
 
+static guint64
+peer_id_from_hex (const char *hex)
+{
+  return g_ascii_strtoull (hex, NULL, 16);
+}
+
 static gboolean
 not_found (GError     **error,
            const char  *what,
@@ -124,6 +143,16 @@ row_exists (TandemStore  *self,
     return _tandem_store_fail (self, error, rc, "read the database");
   *exists = rc == SQLITE_ROW;
   return TRUE;
+}
+
+static gboolean
+not_a_member (GError     **error,
+              const char  *peer_hex,
+              const char  *notebook_id)
+{
+  g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
+               "Peer %s is not a member of notebook %s", peer_hex, notebook_id);
+  return FALSE;
 }
 
 static gboolean
@@ -229,8 +258,10 @@ notebook_from_row (sqlite3_stmt *stmt)
   notebook->id = column_dup_text (stmt, 0);
   notebook->name = column_dup_text (stmt, 1);
   notebook->secret_key = _tandem_store_column_bytes (stmt, 2);
-  notebook->field_policies = column_dup_text (stmt, 3);
-  notebook->created = sqlite3_column_int64 (stmt, 4);
+  if (sqlite3_column_type (stmt, 3) != SQLITE_NULL)
+    notebook->previous_key = _tandem_store_column_bytes (stmt, 3);
+  notebook->field_policies = column_dup_text (stmt, 4);
+  notebook->created = sqlite3_column_int64 (stmt, 5);
   return notebook;
 }
 
@@ -251,7 +282,7 @@ tandem_store_list_notebooks (TandemStore  *self,
   g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
 
   stmt = _tandem_store_prepare (self,
-                                "SELECT id, name, secret_key, field_policies, created"
+                                "SELECT id, name, secret_key, previous_key, field_policies, created"
                                 " FROM notebooks ORDER BY created, id", error);
   if (stmt == NULL)
     return NULL;
@@ -285,7 +316,7 @@ tandem_store_dup_notebook (TandemStore  *self,
   g_return_val_if_fail (id != NULL, NULL);
 
   stmt = _tandem_store_prepare (self,
-                                "SELECT id, name, secret_key, field_policies, created"
+                                "SELECT id, name, secret_key, previous_key, field_policies, created"
                                 " FROM notebooks WHERE id = ?1", error);
   if (stmt == NULL)
     return NULL;
@@ -334,7 +365,105 @@ tandem_store_set_field_policies (TandemStore  *self,
   return TRUE;
 }
 
+/**
+ * tandem_store_set_notebook_name:
+ * @name: the new name, UTF-8
+ *
+ * Renames a notebook, as when its owner renamed it elsewhere.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+tandem_store_set_notebook_name (TandemStore  *self,
+                                const char   *notebook_id,
+                                const char   *name,
+                                GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (notebook_id != NULL, FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  if (!g_utf8_validate (name, -1, NULL))
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED,
+                   "Could not rename notebook %s: the name is not valid UTF-8", notebook_id);
+      return FALSE;
+    }
+
+  stmt = _tandem_store_prepare (self, "UPDATE notebooks SET name = ?2 WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, notebook_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, name, -1, SQLITE_STATIC);
+  if (!_tandem_store_step_done (self, stmt, "rename the notebook", error))
+    return FALSE;
+  if (sqlite3_changes (self->db) == 0)
+    return not_found (error, "notebook", notebook_id);
+  return TRUE;
+}
+
+/**
+ * tandem_store_set_notebook_key:
+ * @new_key: the notebook's new 32-byte key
+ *
+ * Rotates the notebook's key: @new_key becomes its key and the key it
+ * replaces becomes its #TandemStoreNotebook.previous_key (the one before
+ * that is forgotten). Setting the key it already has changes nothing, so
+ * hearing of the same rotation twice does not lose the previous key.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+tandem_store_set_notebook_key (TandemStore  *self,
+                               const char   *notebook_id,
+                               GBytes       *new_key,
+                               GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (notebook_id != NULL, FALSE);
+  g_return_val_if_fail (new_key != NULL, FALSE);
+
+  if (g_bytes_get_size (new_key) != NOTEBOOK_KEY_SIZE)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED,
+                   "Could not change the key of notebook %s: a key has %d bytes, not %"
+                   G_GSIZE_FORMAT, notebook_id, NOTEBOOK_KEY_SIZE, g_bytes_get_size (new_key));
+      return FALSE;
+    }
+
+  if (!check_notebook (self, notebook_id, error))
+    return FALSE;
+
+  stmt = _tandem_store_prepare (self,
+                                "UPDATE notebooks SET previous_key = secret_key, secret_key = ?2"
+                                " WHERE id = ?1 AND secret_key <> ?2", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, notebook_id, -1, SQLITE_STATIC);
+  _tandem_store_bind_bytes (stmt, 2, new_key);
+  return _tandem_store_step_done (self, stmt, "change the notebook's key", error);
+}
+
 /* ---- members ----------------------------------------------------------- */
+
+/* For a row of peer_id, name, cert_fingerprint, last_version. */
+static TandemStoreMember *
+member_from_row (sqlite3_stmt *stmt,
+                 const char   *notebook_id)
+{
+  TandemStoreMember *member = g_new0 (TandemStoreMember, 1);
+
+  member->notebook_id = g_strdup (notebook_id);
+  member->peer_id = peer_id_from_hex ((const char *) sqlite3_column_text (stmt, 0));
+  member->name = column_dup_text (stmt, 1);
+  member->cert_fingerprint = column_dup_text (stmt, 2);
+  member->last_version = column_dup_text (stmt, 3);
+  return member;
+}
 
 /**
  * tandem_store_add_member:
@@ -378,6 +507,82 @@ tandem_store_add_member (TandemStore  *self,
 }
 
 /**
+ * tandem_store_remove_member:
+ *
+ * Removes a peer from a notebook's members, with the version last heard
+ * from it. Where it was seen stays: it may be a member of other notebooks.
+ *
+ * Returns: %TRUE on success; %TANDEM_STORE_ERROR_NOT_FOUND if it was not a
+ *   member
+ */
+gboolean
+tandem_store_remove_member (TandemStore  *self,
+                            const char   *notebook_id,
+                            guint64       peer_id,
+                            GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+  g_autofree char *peer_hex = peer_id_to_hex (peer_id);
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (notebook_id != NULL, FALSE);
+
+  stmt = _tandem_store_prepare (self,
+                                "DELETE FROM members WHERE notebook_id = ?1 AND peer_id = ?2", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, notebook_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, peer_hex, -1, SQLITE_STATIC);
+  if (!_tandem_store_step_done (self, stmt, "remove the member", error))
+    return FALSE;
+  if (sqlite3_changes (self->db) == 0)
+    return not_a_member (error, peer_hex, notebook_id);
+  return TRUE;
+}
+
+/**
+ * tandem_store_dup_member:
+ *
+ * Returns: (transfer full) (nullable): the member, or %NULL with
+ *   %TANDEM_STORE_ERROR_NOT_FOUND if the peer is not a member of the
+ *   notebook (or there is no such notebook)
+ */
+TandemStoreMember *
+tandem_store_dup_member (TandemStore  *self,
+                         const char   *notebook_id,
+                         guint64       peer_id,
+                         GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+  g_autofree char *peer_hex = peer_id_to_hex (peer_id);
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (notebook_id != NULL, NULL);
+
+  stmt = _tandem_store_prepare (self,
+                                "SELECT peer_id, name, cert_fingerprint, last_version"
+                                " FROM members WHERE notebook_id = ?1 AND peer_id = ?2", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, notebook_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, peer_hex, -1, SQLITE_STATIC);
+
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    {
+      not_a_member (error, peer_hex, notebook_id);
+      return NULL;
+    }
+  if (rc != SQLITE_ROW)
+    {
+      _tandem_store_fail (self, error, rc, "read the member");
+      return NULL;
+    }
+  return member_from_row (stmt, notebook_id);
+}
+
+/**
  * tandem_store_list_members:
  *
  * Returns: (transfer full) (element-type TandemStoreMember): the notebook's
@@ -407,16 +612,7 @@ tandem_store_list_members (TandemStore  *self,
 
   members = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_store_member_free);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      TandemStoreMember *member = g_new0 (TandemStoreMember, 1);
-
-      member->notebook_id = g_strdup (notebook_id);
-      member->peer_id = g_ascii_strtoull ((const char *) sqlite3_column_text (stmt, 0), NULL, 16);
-      member->name = column_dup_text (stmt, 1);
-      member->cert_fingerprint = column_dup_text (stmt, 2);
-      member->last_version = column_dup_text (stmt, 3);
-      g_ptr_array_add (members, member);
-    }
+    g_ptr_array_add (members, member_from_row (stmt, notebook_id));
   if (rc != SQLITE_DONE)
     {
       _tandem_store_fail (self, error, rc, "read the members");
@@ -454,20 +650,194 @@ tandem_store_update_member_version (TandemStore  *self,
   if (!_tandem_store_step_done (self, stmt, "save the member's version", error))
     return FALSE;
   if (sqlite3_changes (self->db) == 0)
+    return not_a_member (error, peer_hex, notebook_id);
+  return TRUE;
+}
+
+/* ---- where peers were seen --------------------------------------------- */
+
+static gboolean
+remember_address_in_tx (TandemStore  *self,
+                        const char   *peer_hex,
+                        const char   *host,
+                        guint16       port,
+                        GError      **error)
+{
+  g_auto(TandemStoreStmt) upsert = NULL;
+  g_auto(TandemStoreStmt) prune = NULL;
+
+  upsert = _tandem_store_prepare (self,
+                                  "INSERT INTO peer_addresses (peer_id, host, port, last_seen)"
+                                  " VALUES (?1, ?2, ?3, ?4)"
+                                  " ON CONFLICT (peer_id, host, port) DO UPDATE"
+                                  " SET last_seen = excluded.last_seen", error);
+  if (upsert == NULL)
+    return FALSE;
+  sqlite3_bind_text (upsert, 1, peer_hex, -1, SQLITE_STATIC);
+  sqlite3_bind_text (upsert, 2, host, -1, SQLITE_STATIC);
+  sqlite3_bind_int (upsert, 3, port);
+  sqlite3_bind_int64 (upsert, 4, g_get_real_time ());
+  if (!_tandem_store_step_done (self, upsert, "remember where the peer was seen", error))
+    return FALSE;
+
+  /* The address just seen always stays, even if the clock went back or
+   * another one has the same time; of the others, the newest stay. */
+  prune = _tandem_store_prepare (self,
+                                 "DELETE FROM peer_addresses"
+                                 " WHERE peer_id = ?1 AND NOT (host = ?2 AND port = ?3)"
+                                 " AND rowid NOT IN (SELECT rowid FROM peer_addresses"
+                                 "                   WHERE peer_id = ?1 AND NOT (host = ?2 AND port = ?3)"
+                                 "                   ORDER BY last_seen DESC, rowid DESC LIMIT ?4)",
+                                 error);
+  if (prune == NULL)
+    return FALSE;
+  sqlite3_bind_text (prune, 1, peer_hex, -1, SQLITE_STATIC);
+  sqlite3_bind_text (prune, 2, host, -1, SQLITE_STATIC);
+  sqlite3_bind_int (prune, 3, port);
+  sqlite3_bind_int (prune, 4, ADDRESSES_PER_PEER - 1);
+  return _tandem_store_step_done (self, prune, "remember where the peer was seen", error);
+}
+
+/**
+ * tandem_store_remember_address:
+ * @host: a host name or IP address, 1 to 255 bytes of UTF-8; kept as given
+ * @port: a TCP port, not 0
+ *
+ * Records that @peer_id was reached at @host and @port just now. The 4
+ * addresses where each peer was seen most recently are kept; remembering a
+ * fifth forgets the one seen longest ago.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+tandem_store_remember_address (TandemStore  *self,
+                               guint64       peer_id,
+                               const char   *host,
+                               guint16       port,
+                               GError      **error)
+{
+  g_autofree char *peer_hex = peer_id_to_hex (peer_id);
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (host != NULL, FALSE);
+
+  if (*host == '\0' || strlen (host) > HOST_MAX_BYTES || !g_utf8_validate (host, -1, NULL))
     {
-      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
-                   "Peer %s is not a member of notebook %s", peer_hex, notebook_id);
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED,
+                   "Could not remember where peer %s was seen: a host must have 1 to %d bytes"
+                   " of UTF-8", peer_hex, HOST_MAX_BYTES);
       return FALSE;
     }
-  return TRUE;
+  if (port == 0)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED,
+                   "Could not remember where peer %s was seen: port 0 is not a port", peer_hex);
+      return FALSE;
+    }
+
+  if (!_tandem_store_begin (self, error))
+    return FALSE;
+  if (!remember_address_in_tx (self, peer_hex, host, port, error))
+    {
+      _tandem_store_rollback (self);
+      return FALSE;
+    }
+  return _tandem_store_commit (self, error);
+}
+
+/**
+ * tandem_store_list_addresses:
+ *
+ * Returns: (transfer full) (element-type TandemStoreAddress): every
+ *   remembered address of every peer, the most recently seen first
+ */
+GPtrArray *
+tandem_store_list_addresses (TandemStore  *self,
+                             GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) addresses = NULL;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+
+  stmt = _tandem_store_prepare (self,
+                                "SELECT peer_id, host, port, last_seen FROM peer_addresses"
+                                " ORDER BY last_seen DESC, rowid DESC", error);
+  if (stmt == NULL)
+    return NULL;
+
+  addresses = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_store_address_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TandemStoreAddress *address = g_new0 (TandemStoreAddress, 1);
+
+      address->peer_id = peer_id_from_hex ((const char *) sqlite3_column_text (stmt, 0));
+      address->host = column_dup_text (stmt, 1);
+      address->port = sqlite3_column_int (stmt, 2);
+      address->last_seen = sqlite3_column_int64 (stmt, 3);
+      g_ptr_array_add (addresses, address);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      _tandem_store_fail (self, error, rc, "read where peers were seen");
+      return NULL;
+    }
+  return g_steal_pointer (&addresses);
 }
 
 /* ---- notes ------------------------------------------------------------- */
 
+/* Creates an empty note with the given (valid) id in the notebook, unless
+ * it is already there. */
+static gboolean
+insert_note (TandemStore  *self,
+             const char   *notebook_id,
+             const char   *note_id,
+             GError      **error)
+{
+  g_auto(TandemStoreStmt) find = NULL;
+  g_auto(TandemStoreStmt) stmt = NULL;
+  int rc;
+
+  if (!check_notebook (self, notebook_id, error))
+    return FALSE;
+
+  find = _tandem_store_prepare (self, "SELECT notebook_id FROM notes WHERE id = ?1", error);
+  if (find == NULL)
+    return FALSE;
+  sqlite3_bind_text (find, 1, note_id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (find);
+  if (rc == SQLITE_ROW)
+    {
+      const char *owner = (const char *) sqlite3_column_text (find, 0);
+
+      if (g_strcmp0 (owner, notebook_id) == 0)
+        return TRUE;
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED,
+                   "Could not add note %s to notebook %s: the note belongs to another notebook, %s",
+                   note_id, notebook_id, owner);
+      return FALSE;
+    }
+  if (rc != SQLITE_DONE)
+    return _tandem_store_fail (self, error, rc, "read the notes");
+
+  stmt = _tandem_store_prepare (self,
+                                "INSERT INTO notes (id, notebook_id, created, updated)"
+                                " VALUES (?1, ?2, ?3, ?3)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, note_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, notebook_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
+  return _tandem_store_step_done (self, stmt, "create the note", error);
+}
+
 /**
  * tandem_store_create_note:
  *
- * Creates an empty note: no text, `{}` fields, no log, sequence counter 0.
+ * Creates an empty note with a random id: no text, `{}` fields, no log,
+ * sequence counter 0.
  *
  * Returns: (transfer full) (nullable): its id
  */
@@ -476,27 +846,48 @@ tandem_store_create_note (TandemStore  *self,
                           const char   *notebook_id,
                           GError      **error)
 {
-  g_auto(TandemStoreStmt) stmt = NULL;
   g_autofree char *id = _tandem_store_random_id ();
-  gint64 now = g_get_real_time ();
 
   g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
   g_return_val_if_fail (notebook_id != NULL, NULL);
 
-  if (!check_notebook (self, notebook_id, error))
-    return NULL;
-
-  stmt = _tandem_store_prepare (self,
-                                "INSERT INTO notes (id, notebook_id, created, updated)"
-                                " VALUES (?1, ?2, ?3, ?3)", error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, notebook_id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 3, now);
-  if (!_tandem_store_step_done (self, stmt, "create the note", error))
+  if (!insert_note (self, notebook_id, id, error))
     return NULL;
   return g_steal_pointer (&id);
+}
+
+/**
+ * tandem_store_add_note:
+ * @note_id: 32 lowercase hex digits
+ *
+ * Creates an empty note, as tandem_store_create_note() does, with an id
+ * made elsewhere: a note another peer created, heard of over the network.
+ * Adding a note that is already in @notebook_id changes nothing; one that
+ * is in another notebook is refused.
+ *
+ * Returns: %TRUE when the note is in the notebook
+ */
+gboolean
+tandem_store_add_note (TandemStore  *self,
+                       const char   *notebook_id,
+                       const char   *note_id,
+                       GError      **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (notebook_id != NULL, FALSE);
+  g_return_val_if_fail (note_id != NULL, FALSE);
+
+  if (!is_valid_id (note_id))
+    {
+      /* escaped: it came from another peer and may be anything */
+      g_autofree char *shown = g_strescape (note_id, NULL);
+
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED,
+                   "Could not add a note to notebook %s: “%s” is not a note id"
+                   " (32 lowercase hex digits)", notebook_id, shown);
+      return FALSE;
+    }
+  return insert_note (self, notebook_id, note_id, error);
 }
 
 /**

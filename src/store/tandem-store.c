@@ -155,6 +155,21 @@ static const char * const migrations[] = {
   "  name     TEXT,"
   "  PRIMARY KEY (note_id, n_events)"
   ");",
+
+  /* 3 -> 4: for the network. A notebook's key can be rotated, and the key
+   * it replaced is kept for the peers that have not heard of the new one
+   * yet. Where each peer was last reached is remembered (the newest few
+   * per peer, see tandem_store_remember_address()), so a peer can try
+   * there again without waiting for discovery. */
+  "ALTER TABLE notebooks ADD COLUMN previous_key BLOB"
+  "  CHECK (previous_key IS NULL OR length (previous_key) = 32);"
+  "CREATE TABLE peer_addresses ("
+  "  peer_id   TEXT NOT NULL CHECK (length (peer_id) = 16),"
+  "  host      TEXT NOT NULL CHECK (length (CAST (host AS BLOB)) BETWEEN 1 AND 255),"
+  "  port      INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+  "  last_seen INTEGER NOT NULL,"
+  "  PRIMARY KEY (peer_id, host, port)"
+  ");",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == TANDEM_STORE_SCHEMA_VERSION);

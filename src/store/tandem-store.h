@@ -21,7 +21,8 @@ G_BEGIN_DECLS
  *   be written
  * @TANDEM_STORE_ERROR_DISK_FULL: the disk is full; the change was rolled
  *   back and everything committed before it is still there
- * @TANDEM_STORE_ERROR_NOT_FOUND: no notebook or note has that id
+ * @TANDEM_STORE_ERROR_NOT_FOUND: no notebook or note has that id, or the
+ *   peer is not a member of the notebook
  * @TANDEM_STORE_ERROR_INSECURE: the identity key file can be read by other
  *   users (or belongs to another user), so it is not used
  * @TANDEM_STORE_ERROR_IN_USE: another Tandem has the profile open
@@ -43,7 +44,7 @@ typedef enum
 GQuark tandem_store_error_quark (void);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define TANDEM_STORE_SCHEMA_VERSION 3
+#define TANDEM_STORE_SCHEMA_VERSION 4
 
 /* Times in the store are microseconds since the Unix epoch (UTC), as
  * g_get_real_time() gives them. */
@@ -53,6 +54,9 @@ GQuark tandem_store_error_quark (void);
  * @id: 32 lowercase hex digits (128 random bits)
  * @name: the notebook's name
  * @secret_key: the 32-byte notebook key
+ * @previous_key: (nullable): the 32-byte key it had before the last
+ *   tandem_store_set_notebook_key(), or %NULL if it never changed; peers
+ *   that have not heard of the new key yet still prove membership with it
  * @field_policies: a JSON object, field name -> policy; `{}` by default
  * @created: when this peer created or joined it
  */
@@ -61,6 +65,7 @@ typedef struct
   char    *id;
   char    *name;
   GBytes  *secret_key;
+  GBytes  *previous_key;
   char    *field_policies;
   gint64   created;
 } TandemStoreNotebook;
@@ -81,6 +86,24 @@ typedef struct
   char    *cert_fingerprint;
   char    *last_version;
 } TandemStoreMember;
+
+/**
+ * TandemStoreAddress:
+ * @peer_id: the peer
+ * @host: a host name or IP address where it was reached, as given
+ * @port: the TCP port there
+ * @last_seen: when it was last reached there
+ *
+ * Where a peer was last seen, so it can be tried there again. The store
+ * keeps the 4 newest per peer.
+ */
+typedef struct
+{
+  guint64  peer_id;
+  char    *host;
+  guint16  port;
+  gint64   last_seen;
+} TandemStoreAddress;
 
 /**
  * TandemStoreNoteInfo:
@@ -181,11 +204,13 @@ typedef struct
 
 void tandem_store_notebook_free  (TandemStoreNotebook *notebook);
 void tandem_store_member_free    (TandemStoreMember   *member);
+void tandem_store_address_free   (TandemStoreAddress  *address);
 void tandem_store_note_info_free (TandemStoreNoteInfo *info);
 void tandem_store_note_free      (TandemStoreNote     *note);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TandemStoreNotebook, tandem_store_notebook_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TandemStoreMember, tandem_store_member_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TandemStoreAddress, tandem_store_address_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TandemStoreNoteInfo, tandem_store_note_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TandemStoreNote, tandem_store_note_free)
 
@@ -237,11 +262,28 @@ gboolean      tandem_store_set_field_policies         (TandemStore  *self,
                                                        const char   *notebook_id,
                                                        const char   *policies,
                                                        GError      **error);
+gboolean      tandem_store_set_notebook_name          (TandemStore  *self,
+                                                       const char   *notebook_id,
+                                                       const char   *name,
+                                                       GError      **error);
+gboolean      tandem_store_set_notebook_key           (TandemStore  *self,
+                                                       const char   *notebook_id,
+                                                       GBytes       *new_key,
+                                                       GError      **error);
 gboolean      tandem_store_add_member                 (TandemStore  *self,
                                                        const char   *notebook_id,
                                                        guint64       peer_id,
                                                        const char   *name,
                                                        const char   *cert_fingerprint,
+                                                       GError      **error);
+gboolean      tandem_store_remove_member              (TandemStore  *self,
+                                                       const char   *notebook_id,
+                                                       guint64       peer_id,
+                                                       GError      **error);
+TandemStoreMember *
+              tandem_store_dup_member                 (TandemStore  *self,
+                                                       const char   *notebook_id,
+                                                       guint64       peer_id,
                                                        GError      **error);
 GPtrArray    *tandem_store_list_members               (TandemStore  *self,
                                                        const char   *notebook_id,
@@ -252,9 +294,22 @@ gboolean      tandem_store_update_member_version      (TandemStore  *self,
                                                        const char   *version,
                                                        GError      **error);
 
+/* where peers were seen */
+gboolean      tandem_store_remember_address           (TandemStore  *self,
+                                                       guint64       peer_id,
+                                                       const char   *host,
+                                                       guint16       port,
+                                                       GError      **error);
+GPtrArray    *tandem_store_list_addresses             (TandemStore  *self,
+                                                       GError      **error);
+
 /* notes */
 char         *tandem_store_create_note                (TandemStore  *self,
                                                        const char   *notebook_id,
+                                                       GError      **error);
+gboolean      tandem_store_add_note                   (TandemStore  *self,
+                                                       const char   *notebook_id,
+                                                       const char   *note_id,
                                                        GError      **error);
 GPtrArray    *tandem_store_list_notes                 (TandemStore  *self,
                                                        const char   *notebook_id,

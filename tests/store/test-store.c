@@ -87,6 +87,26 @@ static const char v1_schema[] =
   "  data    BLOB NOT NULL"
   ");";
 
+/* Steps 1 -> 2 and 2 -> 3 exactly as Tandem 3 shipped them: with the first
+ * schema they make the database Tandem 3 wrote, which schema 4 upgrades. */
+static const char v3_steps[] =
+  "CREATE TABLE note_log ("
+  "  note_id TEXT PRIMARY KEY NOT NULL REFERENCES notes (id) ON DELETE CASCADE,"
+  "  log     BLOB NOT NULL"
+  ");"
+  "INSERT INTO note_log (note_id, log) SELECT id, log FROM notes WHERE log IS NOT NULL;"
+  "ALTER TABLE notes DROP COLUMN log;"
+  "DROP INDEX notes_notebook;"
+  "CREATE INDEX notes_notebook_updated ON notes (notebook_id, updated);"
+  "CREATE TABLE note_versions ("
+  "  note_id  TEXT NOT NULL REFERENCES notes (id) ON DELETE CASCADE,"
+  "  n_events INTEGER NOT NULL,"
+  "  time     INTEGER NOT NULL,"
+  "  authors  TEXT NOT NULL DEFAULT '[]' CHECK (json_valid (authors)),"
+  "  name     TEXT,"
+  "  PRIMARY KEY (note_id, n_events)"
+  ");";
+
 #define TANDEM_APPLICATION_ID 0x54616e64
 
 /* ---- fixture: a temporary folder --------------------------------------- */
@@ -1158,6 +1178,360 @@ test_notebooks_members (Fixture       *fixture,
   g_assert_cmpstr (m->last_version, ==, "{\"fedcba9876543210\":41}");
 }
 
+static void
+test_notebooks_rename (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(TandemStore) store = open_ok (fixture->profile);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStoreNotebook) notebook = NULL;
+  g_autofree char *id = tandem_store_create_notebook (store, "Before", &error);
+
+  g_assert_no_error (error);
+  g_assert_true (tandem_store_set_notebook_name (store, id, "After – ü", &error));
+  g_assert_no_error (error);
+
+  g_assert_false (tandem_store_set_notebook_name (store, id, "bad \xc3\x28", &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_false (tandem_store_set_notebook_name (store, "ffffffffffffffffffffffffffffffff", "X", &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_clear_object (&store);
+  store = open_ok (fixture->profile);
+  notebook = tandem_store_dup_notebook (store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (notebook->name, ==, "After – ü");
+}
+
+static TandemStoreNotebook *
+dup_notebook_ok (TandemStore *store,
+                 const char  *id)
+{
+  g_autoptr(GError) error = NULL;
+  TandemStoreNotebook *notebook = tandem_store_dup_notebook (store, id, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (notebook);
+  return notebook;
+}
+
+static void
+test_notebooks_key_rotation (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autoptr(TandemStore) store = open_ok (fixture->profile);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStoreNotebook) before = NULL;
+  g_autoptr(TandemStoreNotebook) once = NULL;
+  g_autoptr(TandemStoreNotebook) twice = NULL;
+  g_autoptr(TandemStoreNotebook) again = NULL;
+  g_autoptr(TandemStoreNotebook) refused = NULL;
+  g_autoptr(GPtrArray) notebooks = NULL;
+  g_autoptr(GBytes) k1 = random_bytes (32);
+  g_autoptr(GBytes) k2 = random_bytes (32);
+  g_autoptr(GBytes) short_key = random_bytes (31);
+  g_autoptr(GBytes) long_key = random_bytes (33);
+  g_autofree char *id = tandem_store_create_notebook (store, "Shared", &error);
+  gboolean seen = FALSE;
+
+  g_assert_no_error (error);
+  g_assert_false (g_bytes_equal (k1, k2));
+
+  /* a new notebook has no previous key */
+  before = dup_notebook_ok (store, id);
+  g_assert_null (before->previous_key);
+
+  g_assert_true (tandem_store_set_notebook_key (store, id, k1, &error));
+  g_assert_no_error (error);
+  once = dup_notebook_ok (store, id);
+  g_assert_true (g_bytes_equal (once->secret_key, k1));
+  g_assert_nonnull (once->previous_key);
+  g_assert_true (g_bytes_equal (once->previous_key, before->secret_key));
+
+  /* the one before the previous is forgotten */
+  g_assert_true (tandem_store_set_notebook_key (store, id, k2, &error));
+  g_assert_no_error (error);
+  twice = dup_notebook_ok (store, id);
+  g_assert_true (g_bytes_equal (twice->secret_key, k2));
+  g_assert_true (g_bytes_equal (twice->previous_key, k1));
+
+  /* hearing of the same rotation again keeps the previous key */
+  g_assert_true (tandem_store_set_notebook_key (store, id, k2, &error));
+  g_assert_no_error (error);
+  again = dup_notebook_ok (store, id);
+  g_assert_true (g_bytes_equal (again->secret_key, k2));
+  g_assert_true (g_bytes_equal (again->previous_key, k1));
+
+  /* wrong sizes and missing notebooks are refused and change nothing */
+  g_assert_false (tandem_store_set_notebook_key (store, id, short_key, &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_false (tandem_store_set_notebook_key (store, id, long_key, &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_false (tandem_store_set_notebook_key (store, "ffffffffffffffffffffffffffffffff", k1, &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  refused = dup_notebook_ok (store, id);
+  g_assert_true (g_bytes_equal (refused->secret_key, k2));
+  g_assert_true (g_bytes_equal (refused->previous_key, k1));
+
+  /* the list fills it in too, after reopening; others stay NULL */
+  g_clear_object (&store);
+  store = open_ok (fixture->profile);
+  notebooks = tandem_store_list_notebooks (store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (notebooks->len, ==, 2);
+  for (guint i = 0; i < notebooks->len; i++)
+    {
+      TandemStoreNotebook *nb = g_ptr_array_index (notebooks, i);
+
+      if (g_str_equal (nb->id, id))
+        {
+          seen = TRUE;
+          g_assert_true (g_bytes_equal (nb->secret_key, k2));
+          g_assert_nonnull (nb->previous_key);
+          g_assert_true (g_bytes_equal (nb->previous_key, k1));
+        }
+      else
+        {
+          g_assert_cmpstr (nb->id, ==, tandem_store_get_private_notebook_id (store));
+          g_assert_null (nb->previous_key);
+        }
+    }
+  g_assert_true (seen);
+}
+
+static void
+test_notebooks_members_remove (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autoptr(TandemStore) store = open_ok (fixture->profile);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStoreMember) bea = NULL;
+  g_autoptr(TandemStoreMember) gone = NULL;
+  g_autoptr(TandemStoreMember) no_notebook = NULL;
+  g_autoptr(TandemStoreMember) elsewhere = NULL;
+  g_autoptr(GPtrArray) members = NULL;
+  g_autofree char *nb = tandem_store_create_notebook (store, "Shared", &error);
+  g_autofree char *other = tandem_store_create_notebook (store, "Other", &error);
+  const char *missing = "ffffffffffffffffffffffffffffffff";
+  const guint64 high = G_GUINT64_CONSTANT (0xfedcba9876543210);
+  const guint64 low = 0x2;
+
+  g_assert_no_error (error);
+  g_assert_true (tandem_store_add_member (store, nb, high, "Bea", "aa", &error));
+  g_assert_no_error (error);
+  g_assert_true (tandem_store_add_member (store, nb, low, "Al", "bb", &error));
+  g_assert_no_error (error);
+  g_assert_true (tandem_store_add_member (store, other, low, "Al", "bb", &error));
+  g_assert_no_error (error);
+  g_assert_true (tandem_store_update_member_version (store, nb, high, "{\"fedcba9876543210\":7}", &error));
+  g_assert_no_error (error);
+
+  bea = tandem_store_dup_member (store, nb, high, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bea);
+  g_assert_cmpstr (bea->notebook_id, ==, nb);
+  g_assert_cmpuint (bea->peer_id, ==, high);
+  g_assert_cmpstr (bea->name, ==, "Bea");
+  g_assert_cmpstr (bea->cert_fingerprint, ==, "aa");
+  g_assert_cmpstr (bea->last_version, ==, "{\"fedcba9876543210\":7}");
+
+  /* not a member here, or no such notebook */
+  gone = tandem_store_dup_member (store, other, high, &error);
+  g_assert_null (gone);
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  no_notebook = tandem_store_dup_member (store, missing, high, &error);
+  g_assert_null (no_notebook);
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (tandem_store_remove_member (store, nb, low, &error));
+  g_assert_no_error (error);
+  g_assert_false (tandem_store_remove_member (store, nb, low, &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (tandem_store_remove_member (store, missing, high, &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* gone from this notebook only, for good */
+  g_clear_object (&store);
+  store = open_ok (fixture->profile);
+  g_clear_pointer (&gone, tandem_store_member_free);
+  gone = tandem_store_dup_member (store, nb, low, &error);
+  g_assert_null (gone);
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  members = tandem_store_list_members (store, nb, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (members->len, ==, 1);
+  g_assert_cmpuint (((TandemStoreMember *) g_ptr_array_index (members, 0))->peer_id, ==, high);
+  elsewhere = tandem_store_dup_member (store, other, low, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (elsewhere->notebook_id, ==, other);
+  g_assert_cmpuint (elsewhere->peer_id, ==, low);
+}
+
+/* ---- where peers were seen --------------------------------------------- */
+
+static GPtrArray *
+list_addresses_ok (TandemStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *addresses = tandem_store_list_addresses (store, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (addresses);
+  return addresses;
+}
+
+static void
+remember_ok (TandemStore *store,
+             guint64      peer_id,
+             const char  *host,
+             guint16      port)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* apart, so every address has its own time */
+  g_usleep (2000);
+  g_assert_true (tandem_store_remember_address (store, peer_id, host, port, &error));
+  g_assert_no_error (error);
+}
+
+/* The addresses, newest first, as "peer host:port" lines; checks that the
+ * times go down. */
+static char *
+addresses_to_string (GPtrArray *addresses)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      TandemStoreAddress *a = g_ptr_array_index (addresses, i);
+
+      if (i > 0)
+        g_assert_cmpint (((TandemStoreAddress *) g_ptr_array_index (addresses, i - 1))->last_seen,
+                         >, a->last_seen);
+      g_string_append_printf (out, "%" G_GINT64_MODIFIER "x %s:%u\n", a->peer_id, a->host, a->port);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_addresses (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(TandemStore) store = open_ok (fixture->profile);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) empty = list_addresses_ok (store);
+  g_autoptr(GPtrArray) five = NULL;
+  g_autoptr(GPtrArray) seen_again = NULL;
+  g_autoptr(GPtrArray) other_port = NULL;
+  g_autoptr(GPtrArray) reopened = NULL;
+  g_autofree char *str = NULL;
+  const guint64 a = G_GUINT64_CONSTANT (0xfedcba9876543210);
+  const guint64 b = 0xb;
+  gint64 start, end, a2_first_seen;
+  TandemStoreAddress *first;
+
+  g_assert_cmpuint (empty->len, ==, 0);
+
+  /* five for a: the one seen longest ago goes; b's are its own */
+  start = g_get_real_time ();
+  remember_ok (store, a, "a1.example", 1);
+  remember_ok (store, b, "192.0.2.7", 4711);
+  remember_ok (store, a, "a2.example", 2);
+  remember_ok (store, a, "a3.example", 3);
+  remember_ok (store, a, "a4.example", 4);
+  remember_ok (store, a, "2001:db8::5", 65535);
+  end = g_get_real_time ();
+  five = list_addresses_ok (store);
+  str = addresses_to_string (five);
+  g_assert_cmpstr (str, ==,
+                   "fedcba9876543210 2001:db8::5:65535\n"
+                   "fedcba9876543210 a4.example:4\n"
+                   "fedcba9876543210 a3.example:3\n"
+                   "fedcba9876543210 a2.example:2\n"
+                   "b 192.0.2.7:4711\n");
+  first = g_ptr_array_index (five, 0);
+  g_assert_cmpint (first->last_seen, >=, start);
+  g_assert_cmpint (first->last_seen, <=, end);
+  a2_first_seen = ((TandemStoreAddress *) g_ptr_array_index (five, 3))->last_seen;
+  g_clear_pointer (&str, g_free);
+
+  /* seen again: it moves to the front, nothing is added or lost */
+  remember_ok (store, a, "a2.example", 2);
+  seen_again = list_addresses_ok (store);
+  str = addresses_to_string (seen_again);
+  g_assert_cmpstr (str, ==,
+                   "fedcba9876543210 a2.example:2\n"
+                   "fedcba9876543210 2001:db8::5:65535\n"
+                   "fedcba9876543210 a4.example:4\n"
+                   "fedcba9876543210 a3.example:3\n"
+                   "b 192.0.2.7:4711\n");
+  g_assert_cmpint (((TandemStoreAddress *) g_ptr_array_index (seen_again, 0))->last_seen, >, a2_first_seen);
+  g_clear_pointer (&str, g_free);
+
+  /* another port on a known host is another address */
+  remember_ok (store, a, "a4.example", 44);
+  other_port = list_addresses_ok (store);
+  str = addresses_to_string (other_port);
+  g_assert_cmpstr (str, ==,
+                   "fedcba9876543210 a4.example:44\n"
+                   "fedcba9876543210 a2.example:2\n"
+                   "fedcba9876543210 2001:db8::5:65535\n"
+                   "fedcba9876543210 a4.example:4\n"
+                   "b 192.0.2.7:4711\n");
+
+  /* refused, and nothing changes */
+  {
+    g_autofree char *longest = g_strnfill (255, 'h');
+    g_autofree char *too_long = g_strnfill (256, 'h');
+    const char *bad_hosts[] = { "", too_long, "bad \xc3\x28" };
+    g_autoptr(GPtrArray) after = NULL;
+    g_autofree char *after_str = NULL;
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad_hosts); i++)
+      {
+        g_assert_false (tandem_store_remember_address (store, b, bad_hosts[i], 80, &error));
+        g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED);
+        g_clear_error (&error);
+      }
+    g_assert_false (tandem_store_remember_address (store, b, "ok.example", 0, &error));
+    g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED);
+    g_clear_error (&error);
+    after = list_addresses_ok (store);
+    after_str = addresses_to_string (after);
+    g_assert_cmpstr (after_str, ==, str);
+    g_clear_pointer (&after, g_ptr_array_unref);
+    g_clear_pointer (&after_str, g_free);
+
+    /* 255 bytes is still a host */
+    remember_ok (store, b, longest, 1);
+    after = list_addresses_ok (store);
+    g_assert_cmpuint (after->len, ==, 6);
+    g_assert_cmpstr (((TandemStoreAddress *) g_ptr_array_index (after, 0))->host, ==, longest);
+    g_assert_cmpuint (((TandemStoreAddress *) g_ptr_array_index (after, 0))->peer_id, ==, b);
+  }
+
+  /* kept across a restart, four per peer at most */
+  g_clear_object (&store);
+  store = open_ok (fixture->profile);
+  reopened = list_addresses_ok (store);
+  g_assert_cmpuint (reopened->len, ==, 6);
+  g_assert_cmpstr (((TandemStoreAddress *) g_ptr_array_index (reopened, 1))->host, ==, "a4.example");
+  g_assert_cmpuint (((TandemStoreAddress *) g_ptr_array_index (reopened, 1))->port, ==, 44);
+  g_assert_cmpint (raw_int (_tandem_store_get_db (store),
+                            "SELECT max (n) FROM (SELECT count(*) AS n FROM peer_addresses GROUP BY peer_id)"),
+                   ==, 4);
+}
+
 /* ---- notes ------------------------------------------------------------- */
 
 static void
@@ -1221,6 +1595,119 @@ test_notes_create_list (Fixture       *fixture,
   missing_note = tandem_store_create_note (store, missing, &error);
   g_assert_null (missing_note);
   g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+}
+
+static guint
+count_notes (TandemStore *store,
+             const char  *notebook_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = tandem_store_list_notes (store, notebook_id, &error);
+
+  g_assert_no_error (error);
+  return list->len;
+}
+
+static void
+test_notes_add (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(TandemStore) store = open_ok (fixture->profile);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStoreNote) fresh = NULL;
+  g_autoptr(TandemStoreNote) edited = NULL;
+  g_autoptr(TandemStoreNote) still = NULL;
+  g_autofree char *shared = tandem_store_create_notebook (store, "Shared", &error);
+  g_autofree char *made_here = NULL;
+  const char *private = NULL;
+  const char *id = "0123456789abcdef0123456789abcdef";
+  const char *missing = "ffffffffffffffffffffffffffffffff";
+  const char *bad_ids[] = {
+    "0123456789ABCDEF0123456789ABCDEF",   /* upper case */
+    "0123456789abcdef0123456789abcde",    /* 31 digits */
+    "0123456789abcdef0123456789abcdef0",  /* 33 digits */
+    "0123456789abcdef0123456789abcdeg",   /* not hex */
+    "0123456789abcdef 123456789abcdef",
+    "",
+  };
+  TandemStoreNoteUpdate update = { .text = "from the network", .seq_counter = 3 };
+
+  g_assert_no_error (error);
+  private = tandem_store_get_private_notebook_id (store);
+
+  /* a note made by another peer keeps its id and starts empty */
+  g_assert_true (tandem_store_add_note (store, shared, id, &error));
+  g_assert_no_error (error);
+  fresh = load_ok (store, id);
+  g_assert_cmpstr (fresh->id, ==, id);
+  g_assert_cmpstr (fresh->notebook_id, ==, shared);
+  g_assert_cmpstr (fresh->text, ==, "");
+  g_assert_cmpstr (fresh->fields, ==, "{}");
+  g_assert_cmpuint (fresh->log->len, ==, 0);
+  g_assert_cmpuint (fresh->seq_counter, ==, 0);
+  g_assert_cmpint (fresh->created, >, 0);
+  g_assert_cmpint (fresh->updated, ==, fresh->created);
+
+  /* adding it again changes nothing, even after it was edited */
+  commit_ok (store, id, &update);
+  edited = load_ok (store, id);
+  g_usleep (2000);
+  g_assert_true (tandem_store_add_note (store, shared, id, &error));
+  g_assert_no_error (error);
+  still = load_ok (store, id);
+  assert_notes_equal (edited, still);
+  g_assert_cmpstr (still->text, ==, "from the network");
+  g_assert_cmpuint (count_notes (store, shared), ==, 1);
+
+  /* it cannot move to another notebook */
+  g_assert_false (tandem_store_add_note (store, private, id, &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED);
+  g_test_message ("refused as expected: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "belongs to another notebook"));
+  g_assert_nonnull (strstr (error->message, id));
+  g_clear_error (&error);
+  g_clear_pointer (&still, tandem_store_note_free);
+  still = load_ok (store, id);
+  g_assert_cmpstr (still->notebook_id, ==, shared);
+  g_assert_cmpuint (count_notes (store, private), ==, 0);
+
+  /* ids that are not ours are refused before anything is written */
+  for (guint i = 0; i < G_N_ELEMENTS (bad_ids); i++)
+    {
+      g_assert_false (tandem_store_add_note (store, shared, bad_ids[i], &error));
+      g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "32 lowercase hex digits"));
+      g_clear_error (&error);
+    }
+  g_assert_false (tandem_store_add_note (store, shared, "0123456789abcdef\n123456789abcdef", &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED);
+  g_assert_null (strchr (error->message, '\n'));
+  g_clear_error (&error);
+  g_assert_cmpuint (count_notes (store, shared), ==, 1);
+
+  /* into a notebook that is not here */
+  g_assert_false (tandem_store_add_note (store, missing, "1123456789abcdef0123456789abcdef", &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* notes made here take the same path, with a random id, and can be
+   * added again like any other */
+  made_here = tandem_store_create_note (store, shared, &error);
+  g_assert_no_error (error);
+  g_assert_true (is_lower_hex (made_here, 32));
+  g_assert_cmpstr (made_here, !=, id);
+  g_assert_true (tandem_store_add_note (store, shared, made_here, &error));
+  g_assert_no_error (error);
+  g_assert_false (tandem_store_add_note (store, private, made_here, &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED);
+  g_clear_error (&error);
+
+  g_clear_object (&store);
+  store = open_ok (fixture->profile);
+  g_assert_cmpuint (count_notes (store, shared), ==, 2);
+  g_clear_pointer (&still, tandem_store_note_free);
+  still = load_ok (store, id);
+  g_assert_cmpstr (still->text, ==, "from the network");
 }
 
 static void
@@ -1834,6 +2321,113 @@ test_schema_migrate_v1 (Fixture       *fixture,
   g_assert_cmpstr (((TandemStoreNoteInfo *) g_ptr_array_index (list, 0))->id, ==, note_id);
 }
 
+/* Builds a profile as Tandem with schema 3 left it: the schema 1 profile
+ * with the steps Tandem 3 took, and a named version. */
+static void
+write_v3_profile (const char  *profile,
+                  guint64     *peer_id_out,
+                  char       **note_id_out,
+                  char       **bare_note_id_out)
+{
+  g_autofree char *db = db_path (profile);
+  g_autofree char *sql = NULL;
+  sqlite3 *raw;
+
+  write_v1_profile (profile, peer_id_out, note_id_out, bare_note_id_out);
+  raw = raw_open (db, FALSE);
+  raw_exec (raw, "BEGIN");
+  raw_exec (raw, v3_steps);
+  sql = g_strdup_printf ("INSERT INTO note_versions VALUES ('%s', 9, 7, '[\"8badf00d12345678\"]', 'kept');"
+                         "PRAGMA user_version = 3;", *note_id_out);
+  raw_exec (raw, sql);
+  raw_exec (raw, "COMMIT");
+  raw_close (raw);
+}
+
+static void
+test_schema_migrate_v3 (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(TandemStoreNote) note = NULL;
+  g_autoptr(TandemStoreNotebook) notebook = NULL;
+  g_autoptr(TandemStoreNotebook) rotated = NULL;
+  g_autoptr(TandemStoreMember) friend = NULL;
+  g_autoptr(GPtrArray) versions = NULL;
+  g_autoptr(GPtrArray) addresses = NULL;
+  g_autoptr(GBytes) zero_key = g_bytes_new_take (g_malloc0 (32), 32);
+  g_autoptr(GBytes) new_key = random_bytes (32);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *note_id = NULL;
+  g_autofree char *bare_id = NULL;
+  g_autofree char *db = db_path (fixture->profile);
+  const char *added = "abcdefabcdefabcdefabcdefabcdef01";
+  TandemStoreVersion *v;
+  guint64 peer_id = 0;
+  sqlite3 *raw;
+
+  write_v3_profile (fixture->profile, &peer_id, &note_id, &bare_id);
+  raw = raw_open (db, FALSE);
+  g_assert_cmpint (raw_int (raw, "PRAGMA user_version"), ==, 3);
+  raw_close (raw);
+
+  store = open_ok (fixture->profile);
+  raw = _tandem_store_get_db (store);
+  g_assert_cmpint (raw_int (raw, "PRAGMA user_version"), ==, TANDEM_STORE_SCHEMA_VERSION);
+  g_assert_cmpint (TANDEM_STORE_SCHEMA_VERSION, ==, 4);
+  g_assert_false (tandem_store_get_peer_id_was_reset (store));
+  g_assert_cmpuint (tandem_store_get_peer_id (store), ==, peer_id);
+
+  /* what schema 3 held came through */
+  notebook = dup_notebook_ok (store, tandem_store_get_private_notebook_id (store));
+  g_assert_true (g_bytes_equal (notebook->secret_key, zero_key));
+  g_assert_null (notebook->previous_key);
+  g_assert_cmpstr (notebook->field_policies, ==, "{\"title\":\"manual\"}");
+  friend = tandem_store_dup_member (store, notebook->id, 0xaa, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (friend->name, ==, "Friend");
+  g_assert_cmpstr (friend->last_version, ==, "{\"a\":1}");
+  note = load_ok (store, note_id);
+  g_assert_cmpstr (note->text, ==, "v1 text");
+  g_assert_cmpuint (note->log->len, ==, 3);
+  g_assert_cmpuint (note->log_events, ==, 9);
+  g_assert_cmpuint (note->seq_counter, ==, 42);
+  versions = tandem_store_list_versions (store, note_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (versions->len, ==, 1);
+  v = g_ptr_array_index (versions, 0);
+  g_assert_cmpuint (v->n_events, ==, 9);
+  g_assert_cmpint (v->time, ==, 7);
+  g_assert_cmpstr (v->authors, ==, "[\"8badf00d12345678\"]");
+  g_assert_cmpstr (v->name, ==, "kept");
+
+  /* the schema is version 4's */
+  g_assert_cmpint (raw_int (raw, "SELECT count(*) FROM pragma_table_info ('notebooks')"
+                                 " WHERE name = 'previous_key'"), ==, 1);
+  g_assert_cmpint (raw_int (raw, "SELECT count(*) FROM peer_addresses"), ==, 0);
+  g_assert_cmpint (raw_int (raw, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
+  {
+    g_autofree char *ok = raw_text (raw, "PRAGMA integrity_check");
+
+    g_assert_cmpstr (ok, ==, "ok");
+  }
+
+  /* and it works as one */
+  g_assert_true (tandem_store_set_notebook_key (store, notebook->id, new_key, &error));
+  g_assert_no_error (error);
+  rotated = dup_notebook_ok (store, notebook->id);
+  g_assert_true (g_bytes_equal (rotated->secret_key, new_key));
+  g_assert_true (g_bytes_equal (rotated->previous_key, zero_key));
+  g_assert_true (tandem_store_remember_address (store, 0xaa, "friend.local", 7000, &error));
+  g_assert_no_error (error);
+  addresses = list_addresses_ok (store);
+  g_assert_cmpuint (addresses->len, ==, 1);
+  g_assert_cmpuint (((TandemStoreAddress *) g_ptr_array_index (addresses, 0))->peer_id, ==, 0xaa);
+  g_assert_true (tandem_store_add_note (store, notebook->id, added, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_notes (store, notebook->id), ==, 3);
+}
+
 /* Returns the schema as SQL text, in a stable order. */
 static char *
 dump_schema (sqlite3 *db)
@@ -1858,8 +2452,12 @@ test_schema_fresh_equals_migrated (Fixture       *fixture,
   g_autofree char *old_profile = g_build_filename (fixture->dir, "old", NULL);
   g_autofree char *note_id = NULL;
   g_autofree char *bare_id = NULL;
+  g_autofree char *v3_profile = g_build_filename (fixture->dir, "v3", NULL);
+  g_autofree char *v3_note_id = NULL;
+  g_autofree char *v3_bare_id = NULL;
   g_autofree char *fresh_schema = NULL;
   g_autofree char *migrated_schema = NULL;
+  g_autofree char *v3_migrated_schema = NULL;
   guint64 peer_id;
 
   {
@@ -1874,6 +2472,16 @@ test_schema_fresh_equals_migrated (Fixture       *fixture,
     migrated_schema = dump_schema (_tandem_store_get_db (migrated));
   }
   g_assert_cmpstr (fresh_schema, ==, migrated_schema);
+
+  write_v3_profile (v3_profile, &peer_id, &v3_note_id, &v3_bare_id);
+  {
+    g_autoptr(TandemStore) migrated = open_ok (v3_profile);
+
+    v3_migrated_schema = dump_schema (_tandem_store_get_db (migrated));
+  }
+  g_assert_cmpstr (fresh_schema, ==, v3_migrated_schema);
+  g_assert_nonnull (strstr (fresh_schema, "peer_addresses"));
+  g_assert_nonnull (strstr (fresh_schema, "previous_key"));
 }
 
 static void
@@ -2336,8 +2944,14 @@ main (int   argc,
   ADD ("/store/notebooks/create-list-get", test_notebooks);
   ADD ("/store/notebooks/field-policies", test_notebooks_field_policies);
   ADD ("/store/notebooks/members", test_notebooks_members);
+  ADD ("/store/notebooks/members/remove-dup", test_notebooks_members_remove);
+  ADD ("/store/notebooks/rename", test_notebooks_rename);
+  ADD ("/store/notebooks/key-rotation", test_notebooks_key_rotation);
+
+  ADD ("/store/addresses/prune-order", test_addresses);
 
   ADD ("/store/notes/create-list", test_notes_create_list);
+  ADD ("/store/notes/add-given-id", test_notes_add);
   ADD ("/store/notes/round-trip", test_notes_round_trip);
   ADD ("/store/notes/compact", test_notes_compact);
   ADD ("/store/notes/atomic/bad-fields", test_notes_atomic_bad_fields);
@@ -2348,6 +2962,7 @@ main (int   argc,
   ADD ("/store/notes/timing", test_notes_timing);
 
   ADD ("/store/schema/migrate-from-v1", test_schema_migrate_v1);
+  ADD ("/store/schema/migrate-from-v3", test_schema_migrate_v3);
   ADD ("/store/schema/fresh-equals-migrated", test_schema_fresh_equals_migrated);
   ADD ("/store/schema/newer-refused", test_schema_newer_refused);
   ADD ("/store/schema/foreign-refused", test_schema_foreign_refused);
