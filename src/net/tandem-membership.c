@@ -75,6 +75,21 @@ tandem_membership_new_nonce (void)
 }
 
 /**
+ * tandem_membership_new_key:
+ *
+ * Returns: (transfer full): a new notebook key
+ */
+GBytes *
+tandem_membership_new_key (void)
+{
+  guint8 key[TANDEM_NOTEBOOK_KEY_SIZE];
+
+  if (gnutls_rnd (GNUTLS_RND_KEY, key, sizeof key) != 0)
+    g_error ("the system's random number generator failed");
+  return g_bytes_new (key, sizeof key);
+}
+
+/**
  * tandem_membership_tag:
  * @key: the notebook key
  * @context: what the tag is bound to

@@ -21,6 +21,7 @@ typedef enum
 char     *tandem_hex_encode            (const guint8 *data,
                                         gsize         len);
 char     *tandem_membership_new_nonce  (void);
+GBytes   *tandem_membership_new_key    (void);
 char     *tandem_membership_tag        (GBytes      *key,
                                         const char  *context);
 char     *tandem_membership_proof      (GBytes      *key,

@@ -1,1049 +1,1488 @@
-/* tandem-peer.c: the headless Tandem peer and its testing seams
+/* tandem-peer.c: one running replica — store, notebooks and network
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The peer owns the store, the notes it has open, a TLS WebSocket server,
+ * discovery, and one TandemSyncSession per connection. It is what the app
+ * and `tandem-peer run` both drive.
+ *
+ * - Every change to a note, local or remote, is committed to the store
+ *   first and then pushed to every session where the note's notebook is
+ *   open, except back to where it came from: so a chain A–B–C converges.
+ * - Two peers connected twice (each dialled the other) keep the connection
+ *   opened by the smaller peer id; both sides decide the same.
+ * - Peers to dial come from --connect, invites, discovery (when one of the
+ *   notebook tags in their TXT record is one of ours) and the addresses
+ *   where members were last seen. A lost connection is retried with
+ *   exponential backoff and jitter; a peer that is already connected (it
+ *   may have dialled us) is not dialled again.
  */
-#include <glib.h>
+#include "tandem-peer-private.h"
+
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
-#include <errno.h>
-#include <glib/gstdio.h>
-#include <locale.h>
 #include <string.h>
-#include <stdio.h>
 
+#include "tandem-discovery.h"
 #include "tandem-event-codec.h"
-#include "tandem-markdown.h"
-#include "tandem-note.h"
-#include "tandem-saved-note.h"
-#include "tandem-scenario.h"
-#include "tandem-trace.h"
+#include "tandem-invite.h"
+#include "tandem-membership.h"
+#include "tandem-server.h"
+#include "tandem-websocket-transport.h"
 
-static const char usage[] =
-  "Usage:\n"
-  "  tandem-peer scenario [--shuffle N] [--seed S] FILE.json...\n"
-  "      run multi-peer scenarios and check their expected results\n"
-  "  tandem-peer replay TRACE.json[.gz] [--repeat N] [--store]\n"
-  "      replay an editing trace and print one JSON line of measurements;\n"
-  "      --store also replays it into a store and measures that\n"
-  "  tandem-peer run [--profile DIR | --memory [--peer HEX16]] [--brief]\n"
-  "      a headless peer for one note, driven by JSON lines on stdin; every\n"
-  "      edit is committed to the profile (default: $TANDEM_PROFILE, else\n"
-  "      ~/.local/share/tandem) before its reply; --memory keeps nothing\n"
-  "  tandem-peer export --profile DIR [--notebook ID] OUTDIR\n"
-  "      write every note (of one notebook) as a Markdown file\n"
-  "  tandem-peer import --profile DIR [--notebook ID] FILE.md...\n"
-  "      add Markdown files as new notes (to the private notebook)\n"
-  "  tandem-peer list --profile DIR\n"
-  "      one JSON line per note: id, notebook, title, when it was trashed\n"
-  "  tandem-peer trash|restore --profile DIR NOTE_ID\n"
-  "      move a note to the trash (a synced field) or back\n"
-  "  tandem-peer empty-trash --profile DIR [--grace-days N]\n"
-  "      delete for good what has been in the trash N days (default 30)\n"
-  "  tandem-peer history --profile DIR NOTE_ID\n"
-  "      the note's past versions, grouped by time and author\n"
-  "  tandem-peer show --profile DIR NOTE_ID --version N\n"
-  "      the text at version N (its first N events)\n"
-  "  tandem-peer restore-version --profile DIR NOTE_ID --version N\n"
-  "      make today's text the text of version N, as a new edit\n"
-  "  tandem-peer snapshot --profile DIR NOTE_ID [--version N] [--name NAME]\n"
-  "      keep a version under a name (the latest, by default); no name deletes it\n"
-  "  tandem-peer thin-history --profile DIR [--keep-days N]\n"
-  "      forget unnamed versions older than N days (default 30)\n"
-  "  tandem-peer verify --profile DIR\n"
-  "      check a profile: the database, and that every note's saved text is\n"
-  "      what its saved history makes\n";
-
-static int
-cmd_scenario (int    argc,
-              char **argv)
-{
-  guint shuffle = 0;
-  guint64 seed = 1;
-  gboolean all_ok = TRUE;
-  guint n_files = 0;
-
-  for (int i = 0; i < argc; i++)
-    {
-      if (g_str_equal (argv[i], "--shuffle") && i + 1 < argc)
-        shuffle = g_ascii_strtoull (argv[++i], NULL, 10);
-      else if (g_str_equal (argv[i], "--seed") && i + 1 < argc)
-        seed = g_ascii_strtoull (argv[++i], NULL, 10);
-      else if (g_str_has_prefix (argv[i], "--"))
-        {
-          g_printerr ("Unknown option %s\n%s", argv[i], usage);
-          return 2;
-        }
-      else
-        {
-          g_autoptr(GString) out = g_string_new (NULL);
-
-          all_ok &= tandem_scenario_run_file (argv[i], shuffle, seed, out);
-          fputs (out->str, stdout);
-          fflush (stdout);
-          n_files++;
-        }
-    }
-  if (n_files == 0)
-    {
-      g_printerr ("No scenario files given\n%s", usage);
-      return 2;
-    }
-  return all_ok ? 0 : 1;
-}
-
-static int
-cmd_replay (int    argc,
-            char **argv)
-{
-  const char *path = NULL;
-  guint repeat = 1;
-  TandemTraceResult result = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-
-  for (int i = 0; i < argc; i++)
-    {
-      if (g_str_equal (argv[i], "--repeat") && i + 1 < argc)
-        {
-          repeat = g_ascii_strtoull (argv[++i], NULL, 10);
-          repeat = MAX (repeat, 1);
-        }
-      else if (g_str_equal (argv[i], "--store"))
-        result.store = TRUE;
-      else if (path == NULL && !g_str_has_prefix (argv[i], "--"))
-        path = argv[i];
-      else
-        {
-          g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
-          return 2;
-        }
-    }
-  if (path == NULL)
-    {
-      g_printerr ("No trace given\n%s", usage);
-      return 2;
-    }
-  if (!tandem_trace_replay (path, repeat, &result, &error))
-    {
-      g_printerr ("Cannot replay %s: %s\n", path, error->message);
-      return 1;
-    }
-  line = tandem_trace_result_to_json (path, &result);
-  g_print ("%s\n", line);
-  return result.matches_end && (!result.store || result.store_matches) ? 0 : 1;
-}
-
-static void
-reply (JsonBuilder *b)
-{
-  g_autoptr(JsonNode) node = json_builder_get_root (b);
-  g_autofree char *text = json_to_string (node, FALSE);
-
-  g_print ("%s\n", text);
-  fflush (stdout);
-}
-
-static void
-reply_error (const char *message)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "error");
-  json_builder_add_string_value (b, message);
-  json_builder_end_object (b);
-  reply (b);
-}
-
-/* The default policies: the title asks the user, tags are a set. */
-static void
-set_default_policies (TandemNote *note)
-{
-  tandem_note_set_field_policy (note, "title", TANDEM_FIELD_POLICY_MANUAL);
-  tandem_note_set_field_policy (note, "tags", TANDEM_FIELD_POLICY_SET);
-}
-
-static int
-cmd_export (int    argc,
-            char **argv)
-{
-  const char *profile = NULL, *notebook = NULL, *outdir = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(GPtrArray) notebooks = NULL;
-  g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  for (int i = 0; i < argc; i++)
-    if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
-      profile = argv[++i];
-    else if (g_str_equal (argv[i], "--notebook") && i + 1 < argc)
-      notebook = argv[++i];
-    else if (outdir == NULL && !g_str_has_prefix (argv[i], "--"))
-      outdir = argv[i];
-    else
-      {
-        g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
-        return 2;
-      }
-  if (outdir == NULL)
-    {
-      g_printerr ("export needs an output folder\n%s", usage);
-      return 2;
-    }
-  if (!(store = tandem_store_open (profile, &error)) ||
-      !(notebooks = tandem_store_list_notebooks (store, &error)))
-    {
-      g_printerr ("Cannot open the profile: %s\n", error->message);
-      return 1;
-    }
-  if (g_mkdir_with_parents (outdir, 0700) != 0)
-    {
-      g_printerr ("Cannot create %s: %s\n", outdir, g_strerror (errno));
-      return 1;
-    }
-  for (guint n = 0; n < notebooks->len; n++)
-    {
-      TandemStoreNotebook *nb = g_ptr_array_index (notebooks, n);
-      g_autoptr(GPtrArray) notes = NULL;
-
-      if (notebook != NULL && !g_str_equal (notebook, nb->id))
-        continue;
-      if (!(notes = tandem_store_list_notes (store, nb->id, &error)))
-        break;
-      for (guint i = 0; i < notes->len; i++)
-        {
-          TandemStoreNoteInfo *info = g_ptr_array_index (notes, i);
-          g_autoptr(TandemSavedNote) saved = tandem_saved_note_load (store, info->id,
-                                                                     tandem_store_get_peer_id (store), &error);
-          TandemNote *note;
-          g_autofree char *name = NULL, *markdown = NULL, *path = NULL;
-
-          if (saved == NULL)
-            {
-              g_printerr ("Cannot read note %s: %s\n", info->id, error->message);
-              return 1;
-            }
-          note = tandem_saved_note_get_note (saved);
-          set_default_policies (note);
-          name = tandem_markdown_file_name (note, info->id);
-          /* two notes with one title get "title (2).md" */
-          for (guint k = 2; g_hash_table_contains (used, name); k++)
-            {
-              g_autofree char *base = tandem_markdown_file_name (note, info->id);
-
-              base[strlen (base) - 3] = '\0';
-              g_free (name);
-              name = g_strdup_printf ("%s (%u).md", base, k);
-            }
-          g_hash_table_add (used, g_strdup (name));
-          markdown = tandem_markdown_from_note (note, info->id);
-          path = g_build_filename (outdir, name, NULL);
-          if (!g_file_set_contents (path, markdown, -1, &error))
-            {
-              g_printerr ("Cannot write %s: %s\n", path, error->message);
-              return 1;
-            }
-          g_print ("%s\n", path);
-        }
-    }
-  if (error != NULL)
-    {
-      g_printerr ("Cannot list notes: %s\n", error->message);
-      return 1;
-    }
-  return 0;
-}
-
-static int
-cmd_import (int    argc,
-            char **argv)
-{
-  const char *profile = NULL, *notebook = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(GPtrArray) files = g_ptr_array_new ();
-  int status = 0;
-
-  for (int i = 0; i < argc; i++)
-    if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
-      profile = argv[++i];
-    else if (g_str_equal (argv[i], "--notebook") && i + 1 < argc)
-      notebook = argv[++i];
-    else if (!g_str_has_prefix (argv[i], "--"))
-      g_ptr_array_add (files, argv[i]);
-    else
-      {
-        g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
-        return 2;
-      }
-  if (!(store = tandem_store_open (profile, &error)))
-    {
-      g_printerr ("Cannot open the profile: %s\n", error->message);
-      return 1;
-    }
-  if (notebook == NULL)
-    notebook = tandem_store_get_private_notebook_id (store);
-
-  for (guint i = 0; i < files->len; i++)
-    {
-      const char *file = g_ptr_array_index (files, i);
-      g_autofree char *contents = NULL;
-      gsize length;
-      g_autoptr(GError) file_error = NULL;
-      g_autoptr(TandemNote) note = tandem_note_new (tandem_store_get_peer_id (store));
-      g_autoptr(TandemSavedNote) saved = NULL;
-
-      set_default_policies (note);
-      /* the note is made in memory and only saved once it is whole */
-      if (!g_file_get_contents (file, &contents, &length, &file_error) ||
-          !tandem_markdown_to_note (note, contents, length, &file_error) ||
-          !(saved = tandem_saved_note_adopt (store, notebook, note, &file_error)) ||
-          !tandem_saved_note_commit (saved, &file_error))
-        {
-          g_printerr ("Cannot import %s: %s\n", file, file_error->message);
-          status = 1;
-          continue;
-        }
-      g_print ("%s %s\n", tandem_saved_note_get_id (saved), file);
-    }
-  return status;
-}
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 30000
 
 typedef struct
 {
-  const char *profile;
-  const char *note;
-  const char *name;
-  guint grace_days;
-  gint64 version;
-} CommonArgs;
+  TandemPeer *peer;
+  char *host;
+  guint16 port;
+  guint64 peer_id;              /* 0 until known */
+  char *service;                /* the discovery name, or NULL */
+  gboolean manual;              /* --connect or an invite: never dropped */
+  guint attempt;
+  guint timer_id;
+  GCancellable *connecting;
+  TandemSyncSession *session;   /* weak */
+} Target;
+
+struct _TandemPeer
+{
+  GObject parent_instance;
+
+  TandemStore *store;
+  guint64 id;
+  char *name;
+  char *colour;
+  GTlsCertificate *certificate;
+  char *fingerprint;
+
+  GPtrArray *notebooks;         /* TandemPeerNotebook, the shared ones */
+  GHashTable *notes;            /* note id -> TandemSavedNote, opened */
+  GHashTable *note_notebook;    /* note id -> notebook id, every note */
+  GHashTable *conflicts;        /* "note/field" reported as conflicts */
+
+  TandemServer *server;
+  TandemDiscovery *discovery;
+  GPtrArray *sessions;          /* TandemSyncSession */
+  GPtrArray *targets;           /* Target */
+
+  char *presence_state;
+  char *presence_note;
+  gint64 presence_pos;
+  gint64 presence_anchor;
+};
+
+G_DEFINE_FINAL_TYPE (TandemPeer, tandem_peer, G_TYPE_OBJECT)
+
+enum {
+  PEER_CONNECTED,
+  PEER_DISCONNECTED,
+  REMOTE_CHANGE,
+  CONFLICT,
+  NOTICE,
+  CHANGED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static void     schedule_dial   (TandemPeer *self,
+                                 Target     *target);
+static gboolean is_connected_to (TandemPeer *self,
+                                 guint64     peer_id);
+
+static void
+peer_notebook_free (TandemPeerNotebook *notebook)
+{
+  g_free (notebook->id);
+  g_free (notebook->name);
+  g_clear_pointer (&notebook->key, g_bytes_unref);
+  g_clear_pointer (&notebook->previous_key, g_bytes_unref);
+  g_free (notebook);
+}
+
+static void
+target_free (Target *target)
+{
+  g_clear_handle_id (&target->timer_id, g_source_remove);
+  if (target->connecting != NULL)
+    g_cancellable_cancel (target->connecting);
+  g_clear_object (&target->connecting);
+  g_free (target->host);
+  g_free (target->service);
+  g_free (target);
+}
+
+static void
+tandem_peer_dispose (GObject *object)
+{
+  TandemPeer *self = TANDEM_PEER (object);
+
+  tandem_peer_stop (self);
+  G_OBJECT_CLASS (tandem_peer_parent_class)->dispose (object);
+}
+
+static void
+tandem_peer_finalize (GObject *object)
+{
+  TandemPeer *self = TANDEM_PEER (object);
+
+  g_clear_object (&self->store);
+  g_clear_object (&self->certificate);
+  g_free (self->name);
+  g_free (self->colour);
+  g_free (self->fingerprint);
+  g_free (self->presence_state);
+  g_free (self->presence_note);
+  g_ptr_array_unref (self->notebooks);
+  g_hash_table_unref (self->notes);
+  g_hash_table_unref (self->note_notebook);
+  g_hash_table_unref (self->conflicts);
+  g_ptr_array_unref (self->sessions);
+  g_ptr_array_unref (self->targets);
+  G_OBJECT_CLASS (tandem_peer_parent_class)->finalize (object);
+}
+
+static void
+tandem_peer_class_init (TandemPeerClass *klass)
+{
+  GType type = G_TYPE_FROM_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = tandem_peer_dispose;
+  G_OBJECT_CLASS (klass)->finalize = tandem_peer_finalize;
+
+  /* a member connected: its first notebook opened on a session */
+  signals[PEER_CONNECTED] = g_signal_new ("peer-connected", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                          NULL, G_TYPE_NONE, 1, TANDEM_TYPE_SYNC_SESSION);
+  /* a member's session closed (@reason says why) */
+  signals[PEER_DISCONNECTED] = g_signal_new ("peer-disconnected", type, G_SIGNAL_RUN_LAST, 0, NULL,
+                                             NULL, NULL, G_TYPE_NONE, 2, TANDEM_TYPE_SYNC_SESSION,
+                                             G_TYPE_STRING);
+  /* events by @author changed note @note_id */
+  signals[REMOTE_CHANGE] = g_signal_new ("remote-change", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                         NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_UINT64);
+  /* a field in "ask me" mode of @note_id has concurrent values */
+  signals[CONFLICT] = g_signal_new ("conflict", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                    G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /* for the log: @kind "error" (refused input, a note that cannot be
+   * read) or "notice" (discovery unavailable, ...), and @message */
+  signals[NOTICE] = g_signal_new ("notice", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /* sessions, sync state or presence changed */
+  signals[CHANGED] = g_signal_new ("changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                   G_TYPE_NONE, 0);
+}
+
+static void
+tandem_peer_init (TandemPeer *self)
+{
+  self->notebooks = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_notebook_free);
+  self->notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->note_notebook = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->conflicts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->sessions = g_ptr_array_new_with_free_func (g_object_unref);
+  self->targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
+  self->presence_state = g_strdup ("online");
+  self->presence_pos = self->presence_anchor = -1;
+}
+
+void
+_tandem_peer_notice (TandemPeer *self,
+                     const char *format,
+                     ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_debug ("%s", message);
+  g_signal_emit (self, signals[NOTICE], 0, "error", message);
+}
+
+static void
+changed (TandemPeer *self)
+{
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+/* ---- notebooks and notes ---- */
 
 static gboolean
-parse_common (int          argc,
-              char       **argv,
-              CommonArgs  *args)
+load_notebooks (TandemPeer  *self,
+                GError     **error)
 {
-  args->grace_days = 30;
-  args->version = -1;
-  for (int i = 0; i < argc; i++)
-    if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
-      args->profile = argv[++i];
-    else if ((g_str_equal (argv[i], "--grace-days") || g_str_equal (argv[i], "--keep-days")) && i + 1 < argc)
-      args->grace_days = g_ascii_strtoull (argv[++i], NULL, 10);
-    else if (g_str_equal (argv[i], "--version") && i + 1 < argc)
-      args->version = g_ascii_strtoll (argv[++i], NULL, 10);
-    else if (g_str_equal (argv[i], "--name") && i + 1 < argc)
-      args->name = argv[++i];
-    else if (args->note == NULL && !g_str_has_prefix (argv[i], "--"))
-      args->note = argv[i];
-    else
-      {
-        g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
+  g_autoptr(GPtrArray) notebooks = tandem_store_list_notebooks (self->store, error);
+  const char *private_id = tandem_store_get_private_notebook_id (self->store);
+
+  if (notebooks == NULL)
+    return FALSE;
+  g_ptr_array_set_size (self->notebooks, 0);
+  for (guint i = 0; i < notebooks->len; i++)
+    {
+      TandemStoreNotebook *stored = g_ptr_array_index (notebooks, i);
+      g_autoptr(GPtrArray) notes = tandem_store_list_notes (self->store, stored->id, error);
+
+      if (notes == NULL)
         return FALSE;
+      for (guint k = 0; k < notes->len; k++)
+        {
+          TandemStoreNoteInfo *info = g_ptr_array_index (notes, k);
+
+          g_hash_table_insert (self->note_notebook, g_strdup (info->id), g_strdup (stored->id));
+        }
+      if (g_str_equal (stored->id, private_id))
+        continue;
+      {
+        TandemPeerNotebook *notebook = g_new0 (TandemPeerNotebook, 1);
+
+        notebook->id = g_strdup (stored->id);
+        notebook->name = g_strdup (stored->name);
+        notebook->key = g_bytes_ref (stored->secret_key);
+        notebook->previous_key = stored->previous_key ? g_bytes_ref (stored->previous_key) : NULL;
+        g_ptr_array_add (self->notebooks, notebook);
+      }
+    }
+  return TRUE;
+}
+
+GPtrArray *
+_tandem_peer_get_notebooks (TandemPeer *self)
+{
+  return self->notebooks;
+}
+
+TandemPeerNotebook *
+_tandem_peer_find_notebook (TandemPeer *self,
+                            const char *notebook_id)
+{
+  for (guint i = 0; i < self->notebooks->len; i++)
+    {
+      TandemPeerNotebook *notebook = g_ptr_array_index (self->notebooks, i);
+
+      if (g_str_equal (notebook->id, notebook_id))
+        return notebook;
+    }
+  return NULL;
+}
+
+const char *
+_tandem_peer_get_name (TandemPeer *self)
+{
+  return self->name;
+}
+
+const char *
+_tandem_peer_get_colour (TandemPeer *self)
+{
+  return self->colour;
+}
+
+/* The read policy of each field: the notebook's choice, else "ask me"
+ * for the title and a set for tags; every other field: last writer wins. */
+static void
+apply_policies (TandemPeer *self,
+                TandemNote *note,
+                const char *notebook_id)
+{
+  g_autoptr(TandemStoreNotebook) notebook = tandem_store_dup_notebook (self->store, notebook_id, NULL);
+  g_autoptr(JsonNode) root = NULL;
+
+  tandem_note_set_field_policy (note, "title", TANDEM_FIELD_POLICY_MANUAL);
+  tandem_note_set_field_policy (note, "tags", TANDEM_FIELD_POLICY_SET);
+  if (notebook == NULL || (root = json_from_string (notebook->field_policies, NULL)) == NULL ||
+      !JSON_NODE_HOLDS_OBJECT (root))
+    return;
+  {
+    JsonObject *policies = json_node_get_object (root);
+    g_autoptr(GList) fields = json_object_get_members (policies);
+
+    for (GList *l = fields; l; l = l->next)
+      {
+        const char *policy = json_object_get_string_member_with_default (policies, l->data, "");
+
+        tandem_note_set_field_policy (note, l->data,
+                                      g_str_equal (policy, "manual") ? TANDEM_FIELD_POLICY_MANUAL
+                                      : g_str_equal (policy, "set") ? TANDEM_FIELD_POLICY_SET
+                                      : TANDEM_FIELD_POLICY_LWW);
+      }
+  }
+}
+
+static void
+check_conflicts (TandemPeer      *self,
+                 TandemSavedNote *saved)
+{
+  TandemNote *note = tandem_saved_note_get_note (saved);
+  g_autoptr(GPtrArray) names = tandem_field_table_dup_names (tandem_note_get_fields (note));
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *field = g_ptr_array_index (names, i);
+      g_autofree char *key = g_strdup_printf ("%s/%s", tandem_saved_note_get_id (saved), field);
+      g_autoptr(GPtrArray) values = NULL;
+
+      if (tandem_note_get_field_policy (note, field) != TANDEM_FIELD_POLICY_MANUAL)
+        continue;
+      values = tandem_note_dup_field_values (note, field);
+      if (values->len > 1)
+        {
+          if (g_hash_table_add (self->conflicts, g_steal_pointer (&key)))
+            g_signal_emit (self, signals[CONFLICT], 0, tandem_saved_note_get_id (saved), field);
+        }
+      else
+        g_hash_table_remove (self->conflicts, key);
+    }
+}
+
+static void
+on_text_inserted (TandemNote *note,
+                  guint       pos,
+                  const char *text,
+                  guint       len,
+                  gpointer    user_data)
+{
+  TandemSavedNote *saved = user_data;
+  TandemPeer *self = g_object_get_data (G_OBJECT (saved), "tandem-peer");
+
+  for (guint i = 0; i < self->sessions->len; i++)
+    tandem_sync_session_shift_presence (g_ptr_array_index (self->sessions, i),
+                                        tandem_saved_note_get_id (saved), pos, (gint) len);
+}
+
+static void
+on_text_deleted (TandemNote *note,
+                 guint       pos,
+                 guint       len,
+                 gpointer    user_data)
+{
+  TandemSavedNote *saved = user_data;
+  TandemPeer *self = g_object_get_data (G_OBJECT (saved), "tandem-peer");
+
+  for (guint i = 0; i < self->sessions->len; i++)
+    tandem_sync_session_shift_presence (g_ptr_array_index (self->sessions, i),
+                                        tandem_saved_note_get_id (saved), pos, -(gint) len);
+}
+
+static TandemSavedNote *
+keep_note (TandemPeer      *self,
+           TandemSavedNote *saved,
+           const char      *notebook_id)
+{
+  TandemNote *note = tandem_saved_note_get_note (saved);
+
+  g_object_set_data (G_OBJECT (saved), "tandem-peer", self);
+  apply_policies (self, note, notebook_id);
+  g_signal_connect_object (note, "text-inserted", G_CALLBACK (on_text_inserted), saved, 0);
+  g_signal_connect_object (note, "text-deleted", G_CALLBACK (on_text_deleted), saved, 0);
+  g_hash_table_insert (self->notes, g_strdup (tandem_saved_note_get_id (saved)), saved);
+  g_hash_table_insert (self->note_notebook, g_strdup (tandem_saved_note_get_id (saved)),
+                       g_strdup (notebook_id));
+  return saved;
+}
+
+/**
+ * _tandem_peer_open_note:
+ * @create: make the note if it does not exist (it was made elsewhere)
+ *
+ * Returns: (transfer none) (nullable): the note, or %NULL: with @error set
+ *   when it belongs to another notebook or cannot be read, without when it
+ *   does not exist and @create is %FALSE
+ */
+TandemSavedNote *
+_tandem_peer_open_note (TandemPeer  *self,
+                        const char  *notebook_id,
+                        const char  *note_id,
+                        gboolean     create,
+                        GError     **error)
+{
+  const char *owner = g_hash_table_lookup (self->note_notebook, note_id);
+  TandemSavedNote *saved;
+
+  if (owner != NULL && !g_str_equal (owner, notebook_id))
+    {
+      /* never let one notebook's members reach into another */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "note %s is not in notebook %s", note_id, notebook_id);
+      return NULL;
+    }
+  saved = g_hash_table_lookup (self->notes, note_id);
+  if (saved != NULL)
+    return saved;
+  if (owner != NULL)
+    saved = tandem_saved_note_load (self->store, note_id, self->id, error);
+  else if (create)
+    {
+      saved = tandem_saved_note_create_with_id (self->store, notebook_id, note_id, self->id, error);
+      if (saved != NULL)
+        {
+          keep_note (self, saved, notebook_id);
+          for (guint i = 0; i < self->sessions->len; i++)
+            tandem_sync_session_push_note (g_ptr_array_index (self->sessions, i), notebook_id, saved);
+          return saved;
+        }
+    }
+  else
+    return NULL;
+  if (saved == NULL)
+    return NULL;
+  return keep_note (self, saved, notebook_id);
+}
+
+/**
+ * _tandem_peer_list_note_ids:
+ *
+ * Returns: (transfer container) (element-type utf8): the ids of every note
+ *   of the notebook, borrowed
+ */
+GPtrArray *
+_tandem_peer_list_note_ids (TandemPeer *self,
+                            const char *notebook_id)
+{
+  GPtrArray *ids = g_ptr_array_new ();
+  GHashTableIter iter;
+  const char *note_id, *owner;
+
+  g_hash_table_iter_init (&iter, self->note_notebook);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &note_id, (gpointer *) &owner))
+    if (g_str_equal (owner, notebook_id))
+      g_ptr_array_add (ids, (gpointer) note_id);
+  return ids;
+}
+
+/* Pushes a changed note to every session but @except. */
+static void
+push_note (TandemPeer        *self,
+           TandemSavedNote   *saved,
+           TandemSyncSession *except)
+{
+  const char *notebook_id = g_hash_table_lookup (self->note_notebook, tandem_saved_note_get_id (saved));
+
+  for (guint i = 0; i < self->sessions->len; i++)
+    {
+      TandemSyncSession *session = g_ptr_array_index (self->sessions, i);
+
+      if (session != except)
+        tandem_sync_session_push_note (session, notebook_id, saved);
+    }
+}
+
+gboolean
+_tandem_peer_apply_remote (TandemPeer         *self,
+                           TandemSyncSession  *from,
+                           TandemSavedNote    *saved,
+                           GPtrArray          *events,
+                           GError            **error)
+{
+  TandemNote *note = tandem_saved_note_get_note (saved);
+  g_autoptr(TandemVersionVector) before = tandem_version_vector_copy (tandem_note_get_version (note));
+  g_autoptr(GPtrArray) errors = NULL;
+  const TandemVersionVector *after;
+
+  if (!tandem_note_receive_many (note, events, &errors))
+    {
+      g_propagate_error (error, g_error_copy (g_ptr_array_index (errors, 0)));
+      /* what was valid in the batch may have been taken: keep it saved */
+      tandem_saved_note_commit (saved, NULL);
+      return FALSE;
+    }
+  after = tandem_note_get_version (note);
+  if (tandem_version_vector_equal (before, after))
+    return tandem_saved_note_commit (saved, error);   /* pending may have grown */
+  if (!tandem_saved_note_commit (saved, error))
+    return FALSE;
+
+  push_note (self, saved, from);
+  for (guint i = 0; i < tandem_version_vector_get_size (after); i++)
+    {
+      const TandemVersionEntry *entry = tandem_version_vector_get_entry (after, i);
+
+      if (entry->count > tandem_version_vector_get (before, entry->peer))
+        g_signal_emit (self, signals[REMOTE_CHANGE], 0, tandem_saved_note_get_id (saved), entry->peer);
+    }
+  check_conflicts (self, saved);
+  changed (self);
+  return TRUE;
+}
+
+char *
+_tandem_peer_note_checksum (TandemNote *note)
+{
+  g_autofree char *text = tandem_note_dup_text (note);
+  g_autofree char *fields = tandem_saved_note_dup_fields_json (note);
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+
+  g_checksum_update (sum, (const guchar *) text, strlen (text) + 1);
+  g_checksum_update (sum, (const guchar *) fields, strlen (fields));
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+/* ---- members ---- */
+
+gboolean
+_tandem_peer_is_member (TandemPeer *self,
+                        const char *notebook_id,
+                        guint64     peer_id,
+                        const char *fingerprint)
+{
+  g_autoptr(TandemStoreMember) member = tandem_store_dup_member (self->store, notebook_id, peer_id, NULL);
+
+  return member != NULL && g_str_equal (member->cert_fingerprint, fingerprint);
+}
+
+/* Adds a member, or checks one we know against its pinned certificate. */
+gboolean
+_tandem_peer_admit_member (TandemPeer  *self,
+                           const char  *notebook_id,
+                           guint64      peer_id,
+                           const char  *name,
+                           const char  *fingerprint,
+                           GError     **error)
+{
+  g_autoptr(TandemStoreMember) member = tandem_store_dup_member (self->store, notebook_id, peer_id, NULL);
+
+  if (member != NULL && !g_str_equal (member->cert_fingerprint, fingerprint))
+    {
+      g_autofree char *peer = tandem_peer_id_to_string (peer_id);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "peer %s showed a certificate other than the one pinned for it", peer);
+      return FALSE;
+    }
+  if (member != NULL && g_str_equal (member->name, name))
+    return TRUE;
+  return tandem_store_add_member (self->store, notebook_id, peer_id, name, fingerprint, error);
+}
+
+/**
+ * _tandem_peer_list_members:
+ *
+ * Returns: (transfer container) (element-type TandemStoreMember): the
+ *   notebook's members, this peer included
+ */
+GPtrArray *
+_tandem_peer_list_members (TandemPeer *self,
+                           const char *notebook_id)
+{
+  GPtrArray *members = tandem_store_list_members (self->store, notebook_id, NULL);
+  TandemStoreMember *me;
+
+  if (members == NULL)
+    members = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_store_member_free);
+  me = g_new0 (TandemStoreMember, 1);
+  me->notebook_id = g_strdup (notebook_id);
+  me->peer_id = self->id;
+  me->name = g_strdup (self->name);
+  me->cert_fingerprint = g_strdup (self->fingerprint);
+  g_ptr_array_add (members, me);
+  return members;
+}
+
+void
+_tandem_peer_rename_notebook (TandemPeer *self,
+                              const char *notebook_id,
+                              const char *name)
+{
+  TandemPeerNotebook *notebook = _tandem_peer_find_notebook (self, notebook_id);
+
+  /* a joined notebook has no name until a member tells it */
+  if (notebook == NULL || *notebook->name != '\0' || *name == '\0')
+    return;
+  if (tandem_store_set_notebook_name (self->store, notebook_id, name, NULL))
+    {
+      g_free (notebook->name);
+      notebook->name = g_strdup (name);
+    }
+}
+
+static void
+update_discovery_txt (TandemPeer *self);
+
+gboolean
+_tandem_peer_rekey_notebook (TandemPeer         *self,
+                             TandemSyncSession  *from,
+                             const char         *notebook_id,
+                             GBytes             *key,
+                             GPtrArray          *removed,
+                             GError            **error)
+{
+  TandemPeerNotebook *notebook = _tandem_peer_find_notebook (self, notebook_id);
+
+  if (notebook == NULL)
+    return TRUE;
+  for (guint i = 0; removed && i < removed->len; i++)
+    {
+      guint64 peer = *(guint64 *) g_ptr_array_index (removed, i);
+
+      if (peer == self->id)
+        continue;
+      tandem_store_remove_member (self->store, notebook_id, peer, NULL);
+      for (guint k = 0; k < self->sessions->len; k++)
+        {
+          TandemSyncSession *session = g_ptr_array_index (self->sessions, k);
+
+          if (tandem_sync_session_get_remote_peer (session) == peer &&
+              tandem_sync_session_has_notebook (session, notebook_id))
+            tandem_sync_session_close (session, "removed from the notebook");
+        }
+    }
+  if (g_bytes_equal (key, notebook->key))
+    return TRUE;
+  if (!tandem_store_set_notebook_key (self->store, notebook_id, key, error))
+    return FALSE;
+  g_clear_pointer (&notebook->previous_key, g_bytes_unref);
+  notebook->previous_key = notebook->key;
+  notebook->key = g_bytes_ref (key);
+  update_discovery_txt (self);
+  /* pass it on, so members not connected to its maker get it too */
+  for (guint k = 0; k < self->sessions->len; k++)
+    {
+      TandemSyncSession *session = g_ptr_array_index (self->sessions, k);
+
+      if (session != from)
+        tandem_sync_session_send_rekey (session, notebook_id, key, removed);
+    }
+  return TRUE;
+}
+
+/* ---- sessions ---- */
+
+static Target *
+find_target_for_session (TandemPeer        *self,
+                         TandemSyncSession *session)
+{
+  for (guint i = 0; i < self->targets->len; i++)
+    {
+      Target *target = g_ptr_array_index (self->targets, i);
+
+      if (target->session == session)
+        return target;
+    }
+  return NULL;
+}
+
+static void
+on_session_closed (TandemSyncSession *session,
+                   const char        *reason,
+                   gpointer           user_data)
+{
+  TandemPeer *self = user_data;
+  g_autoptr(TandemSyncSession) keep = g_object_ref (session);
+  Target *target = find_target_for_session (self, session);
+  g_autoptr(GPtrArray) notebooks = tandem_sync_session_dup_notebooks (session);
+  gboolean was_open = notebooks->len > 0;
+
+  g_ptr_array_remove (self->sessions, session);
+  if (target != NULL)
+    {
+      target->session = NULL;
+      schedule_dial (self, target);
+    }
+  /* a duplicate connection closing leaves the member connected */
+  if (was_open && !is_connected_to (self, tandem_sync_session_get_remote_peer (session)))
+    g_signal_emit (self, signals[PEER_DISCONNECTED], 0, session, reason);
+  changed (self);
+}
+
+void
+_tandem_peer_session_opened (TandemPeer        *self,
+                             TandemSyncSession *session)
+{
+  guint64 remote = tandem_sync_session_get_remote_peer (session);
+  Target *target = find_target_for_session (self, session);
+  gboolean known = FALSE;
+
+  /* connected twice? keep what the smaller peer id dialled */
+  for (guint i = 0; i < self->sessions->len; i++)
+    {
+      TandemSyncSession *other = g_ptr_array_index (self->sessions, i);
+      TandemRole role = tandem_transport_get_role (tandem_sync_session_get_transport (session));
+      guint64 client = role == TANDEM_ROLE_CLIENT ? self->id : remote;
+
+      if (other == session || tandem_sync_session_get_remote_peer (other) != remote ||
+          !tandem_sync_session_is_open (other))
+        continue;
+      if (client > MIN (self->id, remote))
+        {
+          tandem_sync_session_close (session, "duplicate connection");
+          return;
+        }
+      known = TRUE;
+      tandem_sync_session_close (other, "duplicate connection");
+      break;
+    }
+
+  if (target != NULL)
+    {
+      target->attempt = 0;
+      target->peer_id = remote;
+      tandem_store_remember_address (self->store, remote, target->host, target->port, NULL);
+    }
+  if (!known)
+    g_signal_emit (self, signals[PEER_CONNECTED], 0, session);
+  if (self->presence_note != NULL || g_strcmp0 (self->presence_state, "online") != 0)
+    {
+      const char *notebook_id = self->presence_note
+                                ? g_hash_table_lookup (self->note_notebook, self->presence_note) : NULL;
+      TandemSavedNote *saved = self->presence_note
+                               ? g_hash_table_lookup (self->notes, self->presence_note) : NULL;
+
+      tandem_sync_session_send_presence (session, self->presence_state, notebook_id, saved,
+                                         self->presence_pos, self->presence_anchor);
+    }
+  changed (self);
+}
+
+void
+_tandem_peer_session_changed (TandemPeer        *self,
+                              TandemSyncSession *session)
+{
+  changed (self);
+}
+
+/**
+ * tandem_peer_add_transport:
+ *
+ * Runs the sync protocol over @transport: one accepted by our server, or
+ * an in-memory one in tests.
+ */
+void
+tandem_peer_add_transport (TandemPeer      *self,
+                           TandemTransport *transport)
+{
+  TandemSyncSession *session = tandem_sync_session_new (self, transport);
+
+  g_ptr_array_add (self->sessions, session);
+  g_signal_connect_object (session, "closed", G_CALLBACK (on_session_closed), self, 0);
+  tandem_sync_session_start (session);
+}
+
+static void
+on_new_transport (TandemServer    *server,
+                  TandemTransport *transport,
+                  gpointer         user_data)
+{
+  tandem_peer_add_transport (TANDEM_PEER (user_data), transport);
+}
+
+GPtrArray *
+tandem_peer_get_sessions (TandemPeer *self)
+{
+  return self->sessions;
+}
+
+/**
+ * tandem_peer_is_synced:
+ * @reason: (out) (optional): what is still missing
+ *
+ * Returns: whether every member connected now has said it has everything
+ *   this peer has, and no connection is still half-way through its
+ *   handshake
+ */
+gboolean
+tandem_peer_is_synced (TandemPeer  *self,
+                       const char **reason)
+{
+  for (guint i = 0; i < self->targets->len; i++)
+    {
+      Target *target = g_ptr_array_index (self->targets, i);
+
+      if (target->connecting != NULL)
+        {
+          if (reason)
+            *reason = "still connecting";
+          return FALSE;
+        }
+    }
+  for (guint i = 0; i < self->sessions->len; i++)
+    {
+      TandemSyncSession *session = g_ptr_array_index (self->sessions, i);
+
+      if (!tandem_sync_session_is_open (session))
+        {
+          /* a stranger never opens; only a young session may still */
+          if (tandem_sync_session_get_remote_peer (session) == 0 ||
+              find_target_for_session (self, session) != NULL)
+            {
+              if (reason)
+                *reason = "a connection is still in its handshake";
+              return FALSE;
+            }
+          continue;
+        }
+      if (!tandem_sync_session_is_synced (session, reason))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- dialling ---- */
+
+static void
+connected (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Target *target = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemTransport) transport = tandem_websocket_transport_connect_finish (result, &error);
+  TandemPeer *self;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the target is gone */
+  self = target->peer;
+  g_clear_object (&target->connecting);
+  if (transport == NULL)
+    {
+      g_debug ("cannot connect to %s:%u: %s", target->host, target->port, error->message);
+      schedule_dial (self, target);
+      changed (self);
+      return;
+    }
+  tandem_peer_add_transport (self, transport);
+  target->session = g_ptr_array_index (self->sessions, self->sessions->len - 1);
+  changed (self);
+}
+
+static gboolean
+is_connected_to (TandemPeer *self,
+                 guint64     peer_id)
+{
+  for (guint i = 0; peer_id != 0 && i < self->sessions->len; i++)
+    {
+      TandemSyncSession *session = g_ptr_array_index (self->sessions, i);
+
+      if (tandem_sync_session_get_remote_peer (session) == peer_id &&
+          tandem_sync_session_is_open (session))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+dial (gpointer data)
+{
+  Target *target = data;
+  TandemPeer *self = target->peer;
+  g_autofree char *pinned = NULL;
+
+  target->timer_id = 0;
+  if (target->session != NULL || target->connecting != NULL)
+    return G_SOURCE_REMOVE;
+  if (is_connected_to (self, target->peer_id))
+    {
+      /* it dialled us; look again later in case that link drops */
+      schedule_dial (self, target);
+      return G_SOURCE_REMOVE;
+    }
+  /* a member we know must show its pinned certificate */
+  for (guint i = 0; target->peer_id != 0 && pinned == NULL && i < self->notebooks->len; i++)
+    {
+      TandemPeerNotebook *notebook = g_ptr_array_index (self->notebooks, i);
+      g_autoptr(TandemStoreMember) member = tandem_store_dup_member (self->store, notebook->id,
+                                                                     target->peer_id, NULL);
+
+      if (member != NULL)
+        pinned = g_strdup (member->cert_fingerprint);
+    }
+  target->attempt++;
+  target->connecting = g_cancellable_new ();
+  tandem_websocket_transport_connect_async (target->host, target->port, self->certificate, pinned,
+                                            target->connecting, connected, target);
+  return G_SOURCE_REMOVE;
+}
+
+/* The next try: 250 ms doubling to 30 s, each ±25% so that peers that lost
+ * each other at once do not all come back in step. */
+static void
+schedule_dial (TandemPeer *self,
+               Target     *target)
+{
+  guint delay = BACKOFF_MIN_MS;
+
+  if (self->server == NULL || target->timer_id != 0)
+    return;
+  for (guint i = 1; i < target->attempt && delay < BACKOFF_MAX_MS; i++)
+    delay *= 2;
+  delay = MIN (delay, BACKOFF_MAX_MS);
+  delay = (guint) g_random_int_range ((gint) (delay * 3 / 4), (gint) (delay * 5 / 4) + 1);
+  target->timer_id = g_timeout_add (target->attempt == 0 ? 0 : delay, dial, target);
+}
+
+static Target *
+add_target (TandemPeer *self,
+            const char *host,
+            guint16     port,
+            guint64     peer_id,
+            const char *service,
+            gboolean    manual)
+{
+  Target *target;
+
+  for (guint i = 0; i < self->targets->len; i++)
+    {
+      target = g_ptr_array_index (self->targets, i);
+      if (g_str_equal (target->host, host) && target->port == port)
+        {
+          target->manual |= manual;
+          return target;
+        }
+    }
+  target = g_new0 (Target, 1);
+  target->peer = self;
+  target->host = g_strdup (host);
+  target->port = port;
+  target->peer_id = peer_id;
+  target->service = g_strdup (service);
+  target->manual = manual;
+  g_ptr_array_add (self->targets, target);
+  schedule_dial (self, target);
+  return target;
+}
+
+/**
+ * tandem_peer_connect_to:
+ *
+ * Dials @host:@port now and whenever the link is lost.
+ */
+void
+tandem_peer_connect_to (TandemPeer *self,
+                        const char *host,
+                        guint16     port)
+{
+  g_return_if_fail (TANDEM_IS_PEER (self));
+  add_target (self, host, port, 0, NULL, TRUE);
+}
+
+/* ---- discovery ---- */
+
+static char **
+discovery_txt (TandemPeer *self)
+{
+  g_autofree char *peer = tandem_peer_id_to_string (self->id);
+  GPtrArray *txt = g_ptr_array_new ();
+  GString *tags = g_string_new ("nb=");
+
+  g_ptr_array_add (txt, g_strdup_printf ("v=%d", 1));
+  g_ptr_array_add (txt, g_strdup_printf ("peer=%s", peer));
+  /* one DNS-SD string holds 255 bytes: 14 tags */
+  for (guint i = 0; i < self->notebooks->len && tags->len + 17 <= 255; i++)
+    {
+      TandemPeerNotebook *notebook = g_ptr_array_index (self->notebooks, i);
+      g_autofree char *tag = tandem_membership_tag (notebook->key, peer);
+
+      g_string_append_printf (tags, "%s%s", i ? "," : "", tag);
+    }
+  g_ptr_array_add (txt, g_string_free (tags, FALSE));
+  g_ptr_array_add (txt, NULL);
+  return (char **) g_ptr_array_free (txt, FALSE);
+}
+
+static void
+update_discovery_txt (TandemPeer *self)
+{
+  g_auto(GStrv) txt = NULL;
+
+  if (self->discovery == NULL)
+    return;
+  txt = discovery_txt (self);
+  tandem_discovery_set_txt (self->discovery, (const char * const *) txt);
+}
+
+static void
+on_service_found (TandemDiscovery *discovery,
+                  const char      *service,
+                  const char      *host,
+                  guint            port,
+                  GStrv            txt,
+                  gpointer         user_data)
+{
+  TandemPeer *self = user_data;
+  const char *peer_hex = NULL, *tags = NULL;
+  guint64 peer = 0;
+  gboolean ours = FALSE;
+
+  for (guint i = 0; txt && txt[i]; i++)
+    if (g_str_has_prefix (txt[i], "peer="))
+      peer_hex = txt[i] + 5;
+    else if (g_str_has_prefix (txt[i], "nb="))
+      tags = txt[i] + 3;
+  if (!tandem_peer_id_from_string (peer_hex, &peer) || peer == self->id || tags == NULL ||
+      port == 0 || port > G_MAXUINT16)
+    return;
+  for (guint i = 0; i < self->notebooks->len && !ours; i++)
+    {
+      TandemPeerNotebook *notebook = g_ptr_array_index (self->notebooks, i);
+      g_autofree char *tag = tandem_membership_tag (notebook->key, peer_hex);
+      g_autofree char *prev = notebook->previous_key ? tandem_membership_tag (notebook->previous_key, peer_hex)
+                                                     : NULL;
+
+      ours = strstr (tags, tag) != NULL || (prev != NULL && strstr (tags, prev) != NULL);
+    }
+  if (ours)
+    add_target (self, host, (guint16) port, peer, service, FALSE);
+}
+
+static void
+on_service_lost (TandemDiscovery *discovery,
+                 const char      *service,
+                 gpointer         user_data)
+{
+  TandemPeer *self = user_data;
+
+  for (guint i = self->targets->len; i-- > 0;)
+    {
+      Target *target = g_ptr_array_index (self->targets, i);
+
+      if (target->manual || g_strcmp0 (target->service, service) != 0)
+        continue;
+      /* its session, if any, ends by itself when the peer goes */
+      g_ptr_array_remove_index (self->targets, i);
+    }
+}
+
+/* ---- life ---- */
+
+/**
+ * tandem_peer_new:
+ *
+ * Returns: (transfer full): the replica of everything in @store, not yet
+ *   on the network
+ */
+TandemPeer *
+tandem_peer_new (TandemStore  *store,
+                 GError      **error)
+{
+  g_autoptr(TandemPeer) self = g_object_new (TANDEM_TYPE_PEER, NULL);
+  g_autofree char *cert = tandem_store_dup_certificate_pem (store);
+  g_autofree char *key = tandem_store_dup_private_key_pem (store);
+  g_autofree char *both = g_strconcat (cert, "\n", key, NULL);
+
+  self->store = g_object_ref (store);
+  self->id = tandem_store_get_peer_id (store);
+  self->name = tandem_store_dup_display_name (store);
+  self->colour = tandem_store_dup_colour (store);
+  self->fingerprint = tandem_store_dup_certificate_fingerprint (store);
+  self->certificate = g_tls_certificate_new_from_pem (both, -1, error);
+  if (self->certificate == NULL)
+    {
+      g_prefix_error (error, "The identity certificate of %s cannot be used: ",
+                      tandem_store_get_path (store));
+      return NULL;
+    }
+  if (!load_notebooks (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * tandem_peer_start:
+ * @port: 0 for any free port
+ * @discovery: publish and browse with Avahi
+ *
+ * Listens, and starts dialling. Without an Avahi daemon the peer says so
+ * once (a "notice") and goes on: peers can still be added by address.
+ */
+gboolean
+tandem_peer_start (TandemPeer  *self,
+                   guint16      port,
+                   gboolean     discovery,
+                   GError     **error)
+{
+  g_autoptr(GPtrArray) addresses = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_PEER (self), FALSE);
+  g_return_val_if_fail (self->server == NULL, FALSE);
+
+  self->server = tandem_server_new (self->certificate, error);
+  if (self->server == NULL)
+    return FALSE;
+  g_signal_connect_object (self->server, "new-transport", G_CALLBACK (on_new_transport), self, 0);
+  if (!tandem_server_listen (self->server, port, error))
+    {
+      g_clear_object (&self->server);
+      return FALSE;
+    }
+
+  if (discovery)
+    {
+      g_auto(GStrv) txt = discovery_txt (self);
+      g_autofree char *peer = tandem_peer_id_to_string (self->id);
+      g_autofree char *instance = g_strdup_printf ("Tandem %s", peer);
+      g_autoptr(GError) local_error = NULL;
+
+      self->discovery = tandem_discovery_new ();
+      g_signal_connect_object (self->discovery, "service-found", G_CALLBACK (on_service_found), self, 0);
+      g_signal_connect_object (self->discovery, "service-lost", G_CALLBACK (on_service_lost), self, 0);
+      if (!tandem_discovery_start (self->discovery, instance, tandem_server_get_port (self->server),
+                                   (const char * const *) txt, &local_error))
+        {
+          g_autofree char *message = g_strdup_printf ("Peers on the network cannot be found (%s); "
+                                                      "add them by host:port", local_error->message);
+
+          g_signal_emit (self, signals[NOTICE], 0, "notice", message);
+        }
+    }
+
+  /* where members were last seen */
+  addresses = tandem_store_list_addresses (self->store, NULL);
+  for (guint i = 0; addresses && i < addresses->len; i++)
+    {
+      TandemStoreAddress *address = g_ptr_array_index (addresses, i);
+
+      add_target (self, address->host, address->port, address->peer_id, NULL, FALSE);
+    }
+  for (guint i = 0; i < self->targets->len; i++)
+    schedule_dial (self, g_ptr_array_index (self->targets, i));
+  return TRUE;
+}
+
+/**
+ * tandem_peer_stop:
+ *
+ * Leaves the network: closes every session, stops listening and
+ * withdraws from discovery.
+ */
+void
+tandem_peer_stop (TandemPeer *self)
+{
+  g_ptr_array_set_size (self->targets, 0);
+  while (self->sessions->len > 0)
+    {
+      TandemSyncSession *session = g_ptr_array_index (self->sessions, self->sessions->len - 1);
+
+      g_signal_handlers_disconnect_by_data (session, self);
+      tandem_sync_session_close (session, "the peer is leaving");
+      g_ptr_array_remove_index (self->sessions, self->sessions->len - 1);
+    }
+  if (self->discovery != NULL)
+    tandem_discovery_stop (self->discovery);
+  g_clear_object (&self->discovery);
+  g_clear_object (&self->server);
+}
+
+TandemStore *
+tandem_peer_get_store (TandemPeer *self)
+{
+  return self->store;
+}
+
+guint64
+tandem_peer_get_id (TandemPeer *self)
+{
+  return self->id;
+}
+
+guint16
+tandem_peer_get_port (TandemPeer *self)
+{
+  return self->server ? tandem_server_get_port (self->server) : 0;
+}
+
+const char *
+tandem_peer_get_fingerprint (TandemPeer *self)
+{
+  return self->fingerprint;
+}
+
+/* ---- what the user does ---- */
+
+static void
+offer_notebook (TandemPeer *self,
+                const char *notebook_id)
+{
+  update_discovery_txt (self);
+  for (guint i = 0; i < self->sessions->len; i++)
+    tandem_sync_session_offer_notebook (g_ptr_array_index (self->sessions, i), notebook_id);
+}
+
+/**
+ * tandem_peer_create_notebook:
+ *
+ * Returns: (transfer full): the new shared notebook's id
+ */
+char *
+tandem_peer_create_notebook (TandemPeer  *self,
+                             const char  *name,
+                             GError     **error)
+{
+  g_autofree char *id = tandem_store_create_notebook (self->store, name, error);
+
+  if (id == NULL || !load_notebooks (self, error))
+    return NULL;
+  offer_notebook (self, id);
+  return g_steal_pointer (&id);
+}
+
+/* Our addresses for an invite: the LAN ones first, loopback last. */
+static GPtrArray *
+local_addresses (TandemPeer *self)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GSocket) probe = NULL;
+  guint16 port = tandem_peer_get_port (self);
+  g_autofree char *hostname_addr = NULL;
+
+  /* the address a route to the LAN leaves from, without sending anything */
+  probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  if (probe != NULL)
+    {
+      g_autoptr(GInetAddress) lan = g_inet_address_new_from_string ("192.0.2.1");
+      g_autoptr(GSocketAddress) remote = g_inet_socket_address_new (lan, 9);
+
+      if (g_socket_connect (probe, remote, NULL, NULL))
+        {
+          g_autoptr(GSocketAddress) local = g_socket_get_local_address (probe, NULL);
+
+          if (local != NULL)
+            {
+              hostname_addr = g_inet_address_to_string (
+                g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local)));
+              g_ptr_array_add (out, g_strdup_printf ("%s:%u", hostname_addr, port));
+            }
+        }
+    }
+  g_ptr_array_add (out, g_strdup_printf ("127.0.0.1:%u", port));
+  return out;
+}
+
+/**
+ * tandem_peer_dup_invite:
+ *
+ * Returns: (transfer full): the notebook's invite code, with the addresses
+ *   this peer can be reached at
+ */
+char *
+tandem_peer_dup_invite (TandemPeer  *self,
+                        const char  *notebook_id,
+                        GError     **error)
+{
+  TandemPeerNotebook *notebook = _tandem_peer_find_notebook (self, notebook_id);
+  g_autoptr(GPtrArray) addresses = NULL;
+
+  if (notebook == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "no shared notebook has the id %s", notebook_id);
+      return NULL;
+    }
+  addresses = self->server ? local_addresses (self) : g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (addresses, NULL);
+  return tandem_invite_encode (notebook->id, notebook->key, (const char * const *) addresses->pdata,
+                               error);
+}
+
+/* Splits "host:port" or "[v6]:port". */
+static gboolean
+parse_address (const char  *address,
+               char       **host,
+               guint16     *port)
+{
+  const char *colon = strrchr (address, ':');
+  guint64 value;
+
+  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT16, &value, NULL))
+    return FALSE;
+  if (address[0] == '[' && colon > address + 1 && colon[-1] == ']')
+    *host = g_strndup (address + 1, colon - address - 2);
+  else
+    *host = g_strndup (address, colon - address);
+  *port = (guint16) value;
+  return **host != '\0';
+}
+
+/**
+ * tandem_peer_join:
+ *
+ * Joins the notebook an invite names and dials the inviter.
+ *
+ * Returns: (transfer full): the notebook's id
+ */
+char *
+tandem_peer_join (TandemPeer  *self,
+                  const char  *code,
+                  GError     **error)
+{
+  g_autoptr(TandemInvite) invite = tandem_invite_decode (code, error);
+
+  if (invite == NULL)
+    return NULL;
+  if (_tandem_peer_find_notebook (self, invite->notebook_id) == NULL)
+    {
+      if (!tandem_store_add_notebook (self->store, invite->notebook_id, "", invite->key, error) ||
+          !load_notebooks (self, error))
+        return NULL;
+      offer_notebook (self, invite->notebook_id);
+    }
+  for (guint i = 0; i < invite->addresses->len; i++)
+    {
+      g_autofree char *host = NULL;
+      guint16 port;
+
+      if (parse_address (g_ptr_array_index (invite->addresses, i), &host, &port))
+        add_target (self, host, port, 0, NULL, TRUE);
+    }
+  return g_strdup (invite->notebook_id);
+}
+
+/**
+ * tandem_peer_remove_member:
+ *
+ * Removes a member and rotates the notebook's key, so that what it knew
+ * opens nothing any more; the new key goes to the other members.
+ */
+gboolean
+tandem_peer_remove_member (TandemPeer  *self,
+                           const char  *notebook_id,
+                           guint64      peer_id,
+                           GError     **error)
+{
+  g_autoptr(GBytes) key = NULL;
+  g_autoptr(GPtrArray) removed = g_ptr_array_new ();
+
+  if (_tandem_peer_find_notebook (self, notebook_id) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no shared notebook has the id %s",
+                   notebook_id);
+      return FALSE;
+    }
+  if (!tandem_store_remove_member (self->store, notebook_id, peer_id, error))
+    return FALSE;
+  key = tandem_membership_new_key ();
+  g_ptr_array_add (removed, &peer_id);
+  return _tandem_peer_rekey_notebook (self, NULL, notebook_id, key, removed, error);
+}
+
+gboolean
+tandem_peer_set_field_policy (TandemPeer  *self,
+                              const char  *notebook_id,
+                              const char  *field,
+                              const char  *policy,
+                              GError     **error)
+{
+  g_autoptr(TandemStoreNotebook) notebook = tandem_store_dup_notebook (self->store, notebook_id, error);
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *json = NULL;
+  GHashTableIter iter;
+  const char *note_id;
+  TandemSavedNote *saved;
+
+  if (notebook == NULL)
+    return FALSE;
+  if (!g_str_equal (policy, "lww") && !g_str_equal (policy, "manual") && !g_str_equal (policy, "set"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "a field's policy is \"lww\", \"manual\" or \"set\", not \"%s\"", policy);
+      return FALSE;
+    }
+  root = json_from_string (notebook->field_policies, NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    root = json_node_init_object (json_node_alloc (), json_object_new ());
+  json_object_set_string_member (json_node_get_object (root), field, policy);
+  json = json_to_string (root, FALSE);
+  if (!tandem_store_set_field_policies (self->store, notebook_id, json, error))
+    return FALSE;
+  g_hash_table_iter_init (&iter, self->notes);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &note_id, (gpointer *) &saved))
+    if (g_str_equal (g_hash_table_lookup (self->note_notebook, note_id), notebook_id))
+      {
+        apply_policies (self, tandem_saved_note_get_note (saved), notebook_id);
+        check_conflicts (self, saved);
       }
   return TRUE;
 }
 
-static int
-cmd_list (int    argc,
-          char **argv)
+/**
+ * tandem_peer_create_note:
+ *
+ * Returns: (transfer none): a new note, already announced to the members
+ */
+TandemSavedNote *
+tandem_peer_create_note (TandemPeer  *self,
+                         const char  *notebook_id,
+                         GError     **error)
 {
-  CommonArgs args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(GPtrArray) notebooks = NULL;
+  TandemSavedNote *saved = tandem_saved_note_create (self->store, notebook_id, self->id, error);
 
-  if (!parse_common (argc, argv, &args))
-    return 2;
-  if (!(store = tandem_store_open (args.profile, &error)) ||
-      !(notebooks = tandem_store_list_notebooks (store, &error)))
-    {
-      g_printerr ("Cannot open the profile: %s\n", error->message);
-      return 1;
-    }
-  for (guint n = 0; n < notebooks->len; n++)
-    {
-      TandemStoreNotebook *nb = g_ptr_array_index (notebooks, n);
-      g_autoptr(GPtrArray) notes = tandem_store_list_notes (store, nb->id, &error);
-
-      for (guint i = 0; notes && i < notes->len; i++)
-        {
-          TandemStoreNoteInfo *info = g_ptr_array_index (notes, i);
-          g_autoptr(JsonBuilder) b = json_builder_new ();
-          g_autoptr(TandemSavedNote) saved = tandem_saved_note_load (store, info->id,
-                                                                     tandem_store_get_peer_id (store), NULL);
-          g_autoptr(GVariant) title = saved ? tandem_note_dup_field (tandem_saved_note_get_note (saved), "title") : NULL;
-
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "id");
-          json_builder_add_string_value (b, info->id);
-          json_builder_set_member_name (b, "notebook");
-          json_builder_add_string_value (b, nb->name);
-          json_builder_set_member_name (b, "title");
-          if (title != NULL && g_variant_is_of_type (title, G_VARIANT_TYPE_STRING))
-            json_builder_add_string_value (b, g_variant_get_string (title, NULL));
-          else
-            json_builder_add_null_value (b);
-          json_builder_set_member_name (b, "trashed");
-          json_builder_add_int_value (b, info->trashed);
-          json_builder_end_object (b);
-          reply (b);
-        }
-    }
-  return error ? 1 : 0;
+  if (saved == NULL)
+    return NULL;
+  keep_note (self, saved, notebook_id);
+  push_note (self, saved, NULL);
+  return saved;
 }
 
-static TandemSavedNote *
-open_note_arg (CommonArgs   *args,
-               TandemStore **store,
-               GError      **error)
+/**
+ * tandem_peer_get_note:
+ *
+ * Returns: (transfer none): the note, opened if it was not
+ */
+TandemSavedNote *
+tandem_peer_get_note (TandemPeer  *self,
+                      const char  *note_id,
+                      GError     **error)
 {
-  TandemSavedNote *saved;
+  const char *notebook_id = g_hash_table_lookup (self->note_notebook, note_id);
 
-  if (args->note == NULL)
+  if (notebook_id == NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Which note? Give its id (see tandem-peer list)");
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no note has the id %s", note_id);
       return NULL;
     }
-  if (!(*store = tandem_store_open (args->profile, error)) ||
-      !(saved = tandem_saved_note_load (*store, args->note, tandem_store_get_peer_id (*store), error)))
-    return NULL;
-  set_default_policies (tandem_saved_note_get_note (saved));
-  return saved;
+  return _tandem_peer_open_note (self, notebook_id, note_id, FALSE, error);
 }
 
-/* Trashing is a write of the synced `trashed` field (the time, so every
- * peer's grace period counts from the same moment); restoring unsets it. */
-static int
-cmd_trash (int        argc,
-           char     **argv,
-           gboolean   trash)
+const char *
+tandem_peer_get_note_notebook (TandemPeer *self,
+                               const char *note_id)
 {
-  CommonArgs args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(TandemSavedNote) saved = NULL;
-  g_autoptr(TandemEvent) event = NULL;
-
-  if (!parse_common (argc, argv, &args))
-    return 2;
-  if (args.note == NULL)
-    {
-      g_printerr ("Which note? Give its id (see tandem-peer list)\n");
-      return 2;
-    }
-  if (!(saved = open_note_arg (&args, &store, &error)))
-    {
-      g_printerr ("Cannot open the note: %s\n", error->message);
-      return 1;
-    }
-  event = tandem_note_set_field (tandem_saved_note_get_note (saved), "trashed",
-                                 trash ? g_variant_new_int64 (g_get_real_time () / G_USEC_PER_SEC) : NULL,
-                                 &error);
-  if (event == NULL || !tandem_saved_note_commit (saved, &error))
-    {
-      g_printerr ("Cannot %s the note: %s\n", trash ? "trash" : "restore", error->message);
-      return 1;
-    }
-  return 0;
+  return g_hash_table_lookup (self->note_notebook, note_id);
 }
 
-static int
-cmd_empty_trash (int    argc,
-                 char **argv)
+/**
+ * tandem_peer_commit:
+ *
+ * Saves local edits of @saved, then sends them to the members connected.
+ * Nothing leaves this peer before it is saved.
+ */
+gboolean
+tandem_peer_commit (TandemPeer       *self,
+                    TandemSavedNote  *saved,
+                    GError          **error)
 {
-  CommonArgs args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  guint n = 0;
-  gint64 cutoff;
-
-  if (!parse_common (argc, argv, &args))
-    return 2;
-  cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64) args.grace_days * 24 * 3600;
-  if (!(store = tandem_store_open (args.profile, &error)) ||
-      !tandem_store_purge_trash (store, cutoff, &n, &error))
-    {
-      g_printerr ("Cannot empty the trash: %s\n", error->message);
-      return 1;
-    }
-  g_print ("%u\n", n);
-  return 0;
+  if (!tandem_saved_note_commit (saved, error))
+    return FALSE;
+  push_note (self, saved, NULL);
+  check_conflicts (self, saved);
+  changed (self);
+  return TRUE;
 }
 
-/* Versions closer than this, by the same authors, show as one step. */
-#define HISTORY_GROUP_USEC (10 * 60 * G_USEC_PER_SEC)
-
-static int
-cmd_history (int    argc,
-             char **argv)
+/**
+ * tandem_peer_set_presence:
+ * @state: "online" or "idle"
+ * @note_id: (nullable): the note open here
+ * @pos: the cursor, or -1
+ * @anchor: the other end of the selection, or -1
+ */
+void
+tandem_peer_set_presence (TandemPeer *self,
+                          const char *state,
+                          const char *note_id,
+                          gint64      pos,
+                          gint64      anchor)
 {
-  CommonArgs args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(TandemSavedNote) saved = NULL;
-  g_autoptr(GPtrArray) versions = NULL;
+  const char *notebook_id = note_id ? g_hash_table_lookup (self->note_notebook, note_id) : NULL;
+  TandemSavedNote *saved = note_id ? g_hash_table_lookup (self->notes, note_id) : NULL;
 
-  if (!parse_common (argc, argv, &args))
-    return 2;
-  if (!(saved = open_note_arg (&args, &store, &error)) ||
-      !(versions = tandem_store_list_versions (store, args.note, &error)))
-    {
-      g_printerr ("Cannot read the history: %s\n", error->message);
-      return 1;
-    }
-  /* One line per group: versions by the same authors, each within
-   * HISTORY_GROUP_USEC of the one before; a named snapshot stands alone. */
-  for (guint i = 0; i < versions->len;)
-    {
-      TandemStoreVersion *first = g_ptr_array_index (versions, i);
-      TandemStoreVersion *last = first;
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonParser) parser = json_parser_new ();
-      guint count = 1;
-
-      for (i++; first->name == NULL && i < versions->len; i++, count++)
-        {
-          TandemStoreVersion *next = g_ptr_array_index (versions, i);
-
-          if (next->name != NULL || g_strcmp0 (next->authors, first->authors) != 0 ||
-              next->time - last->time > HISTORY_GROUP_USEC)
-            break;
-          last = next;
-        }
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "version");
-      json_builder_add_int_value (b, last->n_events);
-      json_builder_set_member_name (b, "from_version");
-      json_builder_add_int_value (b, first->n_events);
-      json_builder_set_member_name (b, "versions");
-      json_builder_add_int_value (b, count);
-      json_builder_set_member_name (b, "start");
-      json_builder_add_int_value (b, first->time / G_USEC_PER_SEC);
-      json_builder_set_member_name (b, "end");
-      json_builder_add_int_value (b, last->time / G_USEC_PER_SEC);
-      json_builder_set_member_name (b, "authors");
-      if (json_parser_load_from_data (parser, first->authors, -1, NULL))
-        json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
-      else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "name");
-      if (first->name != NULL)
-        json_builder_add_string_value (b, first->name);
-      else
-        json_builder_add_null_value (b);
-      json_builder_end_object (b);
-      reply (b);
-    }
-  return 0;
-}
-
-static char *
-text_at_version (TandemSavedNote  *saved,
-                 gint64            version,
-                 GError          **error)
-{
-  char *text = NULL;
-
-  if (version >= 0 && version <= G_MAXUINT)
-    text = tandem_note_dup_text_at (tandem_saved_note_get_note (saved), version);
-  if (text == NULL)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                 "The note has no version %" G_GINT64_FORMAT " (it has %u events)", version,
-                 tandem_note_get_n_events (tandem_saved_note_get_note (saved)));
-  return text;
-}
-
-static int
-cmd_show (int    argc,
-          char **argv)
-{
-  CommonArgs args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(TandemSavedNote) saved = NULL;
-  g_autofree char *text = NULL;
-
-  if (!parse_common (argc, argv, &args))
-    return 2;
-  if (!(saved = open_note_arg (&args, &store, &error)) ||
-      !(text = text_at_version (saved, args.version, &error)))
-    {
-      g_printerr ("Cannot show the version: %s\n", error->message);
-      return 1;
-    }
-  fputs (text, stdout);
-  return 0;
-}
-
-/* Restoring is an ordinary edit, so it syncs like typing: the part of
- * today's text that differs from the old one is replaced, in one undoable
- * action. */
-static int
-cmd_restore_version (int    argc,
-                     char **argv)
-{
-  CommonArgs args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(TandemSavedNote) saved = NULL;
-  g_autofree char *old = NULL, *now = NULL;
-  g_autofree gunichar *a = NULL, *z = NULL;
-  glong na, nz, head = 0, tail = 0;
-  TandemNote *note;
-
-  if (!parse_common (argc, argv, &args))
-    return 2;
-  if (!(saved = open_note_arg (&args, &store, &error)) ||
-      !(old = text_at_version (saved, args.version, &error)))
-    {
-      g_printerr ("Cannot restore the version: %s\n", error->message);
-      return 1;
-    }
-  note = tandem_saved_note_get_note (saved);
-  now = tandem_note_dup_text (note);
-  a = g_utf8_to_ucs4_fast (now, -1, &na);
-  z = g_utf8_to_ucs4_fast (old, -1, &nz);
-  while (head < na && head < nz && a[head] == z[head])
-    head++;
-  while (tail < na - head && tail < nz - head && a[na - 1 - tail] == z[nz - 1 - tail])
-    tail++;
-
-  tandem_note_begin_user_action (note);
-  if (na - head - tail > 0)
-    {
-      g_autoptr(TandemEvent) e = tandem_note_delete (note, head, na - head - tail, &error);
-      g_assert (e != NULL);
-    }
-  if (nz - head - tail > 0)
-    {
-      const char *from = g_utf8_offset_to_pointer (old, head);
-      g_autofree char *middle = g_strndup (from, g_utf8_offset_to_pointer (from, nz - head - tail) - from);
-      g_autoptr(TandemEvent) e = tandem_note_insert (note, head, middle, &error);
-      g_assert (e != NULL);
-    }
-  tandem_note_end_user_action (note);
-  if (!tandem_saved_note_commit (saved, &error))
-    {
-      g_printerr ("Cannot save the restored text: %s\n", error->message);
-      return 1;
-    }
-  return 0;
-}
-
-static int
-cmd_snapshot (int    argc,
-              char **argv)
-{
-  CommonArgs args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(TandemSavedNote) saved = NULL;
-  gint64 version;
-
-  if (!parse_common (argc, argv, &args))
-    return 2;
-  if (!(saved = open_note_arg (&args, &store, &error)))
-    {
-      g_printerr ("Cannot open the note: %s\n", error->message);
-      return 1;
-    }
-  version = args.version >= 0 ? args.version : tandem_saved_note_get_saved_events (saved);
-  if (!tandem_store_name_version (store, args.note, version, args.name, &error))
-    {
-      g_printerr ("Cannot keep the snapshot: %s\n", error->message);
-      return 1;
-    }
-  return 0;
-}
-
-static int
-cmd_thin_history (int    argc,
-                  char **argv)
-{
-  CommonArgs args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  guint n = 0;
-
-  if (!parse_common (argc, argv, &args))
-    return 2;
-  if (!(store = tandem_store_open (args.profile, &error)) ||
-      !tandem_store_thin_versions (store, g_get_real_time () - (gint64) args.grace_days * 24 * 3600 * G_USEC_PER_SEC,
-                                   &n, &error))
-    {
-      g_printerr ("Cannot thin the history: %s\n", error->message);
-      return 1;
-    }
-  g_print ("%u\n", n);
-  return 0;
-}
-
-/* The note of a profile that `run` edits: the first note of the private
- * notebook, made on first use. */
-static TandemSavedNote *
-open_profile_note (const char   *profile,
-                   TandemStore **store_out,
-                   GError      **error)
-{
-  g_autoptr(TandemStore) store = tandem_store_open (profile, error);
-  const char *notebook;
-  g_autoptr(GPtrArray) notes = NULL;
-  TandemSavedNote *saved;
-
-  if (store == NULL)
-    return NULL;
-  notebook = tandem_store_get_private_notebook_id (store);
-  if (!(notes = tandem_store_list_notes (store, notebook, error)))
-    return NULL;
-  if (notes->len == 0)
-    {
-      saved = tandem_saved_note_create (store, notebook, tandem_store_get_peer_id (store), error);
-      /* an empty note is saved at once, so the next run finds it */
-      if (saved != NULL && !tandem_saved_note_commit (saved, error))
-        g_clear_object (&saved);
-    }
-  else
-    {
-      TandemStoreNoteInfo *info = g_ptr_array_index (notes, 0);
-
-      for (guint i = 1; i < notes->len; i++)
-        {
-          TandemStoreNoteInfo *other = g_ptr_array_index (notes, i);
-
-          if (other->created < info->created ||
-              (other->created == info->created && strcmp (other->id, info->id) < 0))
-            info = other;
-        }
-      saved = tandem_saved_note_load (store, info->id, tandem_store_get_peer_id (store), error);
-    }
-  if (saved != NULL)
-    {
-      set_default_policies (tandem_saved_note_get_note (saved));
-      *store_out = g_steal_pointer (&store);
-    }
-  return saved;
-}
-
-static int
-cmd_verify (int    argc,
-            char **argv)
-{
-  const char *profile = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(GPtrArray) notebooks = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *integrity = NULL;
-  gboolean all_ok;
-
-  for (int i = 0; i < argc; i++)
-    if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
-      profile = argv[++i];
-  if (profile == NULL)
-    {
-      g_printerr ("verify needs --profile DIR\n%s", usage);
-      return 2;
-    }
-  if (!(store = tandem_store_open (profile, &error)))
-    integrity = g_strdup (error->message);
-  else if (!tandem_store_check_integrity (store, &error))
-    integrity = g_strdup (error->message);
-  else
-    integrity = g_strdup ("ok");
-  all_ok = g_str_equal (integrity, "ok");
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "integrity");
-  json_builder_add_string_value (b, integrity);
-  json_builder_set_member_name (b, "notes");
-  json_builder_begin_array (b);
-  if (all_ok)
-    notebooks = tandem_store_list_notebooks (store, NULL);
-  for (guint n = 0; notebooks && n < notebooks->len; n++)
-    {
-      TandemStoreNotebook *notebook = g_ptr_array_index (notebooks, n);
-      g_autoptr(GPtrArray) notes = tandem_store_list_notes (store, notebook->id, NULL);
-
-      for (guint i = 0; notes && i < notes->len; i++)
-        {
-          TandemStoreNoteInfo *info = g_ptr_array_index (notes, i);
-          guint64 peer = tandem_store_get_peer_id (store);
-          g_autoptr(GError) note_error = NULL;
-          g_autoptr(TandemSavedNote) saved = tandem_saved_note_load (store, info->id, peer, &note_error);
-          TandemStoreNote *stored = NULL;
-          g_autoptr(TandemNote) replayed = NULL;
-          g_autofree char *text = NULL, *replayed_text = NULL;
-
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "id");
-          json_builder_add_string_value (b, info->id);
-          if (saved == NULL || !tandem_store_load_note (store, info->id, &stored, &note_error) ||
-              !(replayed = tandem_note_new_from_log (peer, stored->log, NULL, &note_error)))
-            {
-              json_builder_set_member_name (b, "error");
-              json_builder_add_string_value (b, note_error->message);
-              all_ok = FALSE;
-            }
-          else
-            {
-              gboolean matches;
-
-              text = tandem_note_dup_text (tandem_saved_note_get_note (saved));
-              replayed_text = tandem_note_dup_text (replayed);
-              matches = g_str_equal (text, replayed_text) && g_str_equal (text, stored->text);
-              all_ok &= matches;
-              json_builder_set_member_name (b, "events");
-              json_builder_add_int_value (b, tandem_note_get_n_events (tandem_saved_note_get_note (saved)));
-              json_builder_set_member_name (b, "length");
-              json_builder_add_int_value (b, tandem_note_get_length (tandem_saved_note_get_note (saved)));
-              json_builder_set_member_name (b, "text");
-              json_builder_add_string_value (b, text);
-              json_builder_set_member_name (b, "replay_matches");
-              json_builder_add_boolean_value (b, matches);
-            }
-          g_clear_pointer (&stored, tandem_store_note_free);
-          json_builder_end_object (b);
-        }
-    }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  reply (b);
-  return all_ok ? 0 : 1;
-}
-
-/* One command per line, one JSON reply per line:
- *   {"do":"ins","pos":0,"text":"hi"}   {"do":"del","pos":0,"len":1}
- *   {"do":"set","field":"title","value":"x"}   {"do":"undo"}   {"do":"redo"}
- *   {"do":"receive","events":[...]}    {"do":"events","since":{...}}
- *   {"do":"text"}
- * Edits reply with the events they made, ready for another peer. */
-static int
-cmd_run (int    argc,
-         char **argv)
-{
-  TandemNote *note = NULL;
-  g_autoptr(TandemNote) memory_note = NULL;
-  g_autoptr(TandemStore) store = NULL;
-  g_autoptr(TandemSavedNote) saved = NULL;
-  guint64 peer = g_random_int () | ((guint64) g_random_int () << 32);
-  g_autoptr(GIOChannel) in = g_io_channel_unix_new (0);
-  const char *profile = NULL;
-  gboolean brief = FALSE, memory = FALSE;
-  char *line = NULL;
-  gsize length;
-
-  for (int i = 0; i < argc; i++)
-    if (g_str_equal (argv[i], "--peer") && i + 1 < argc)
-      {
-        if (!tandem_peer_id_from_string (argv[++i], &peer))
-          {
-            g_printerr ("--peer needs 16 lower-case hex digits\n");
-            return 2;
-          }
-      }
-    else if (g_str_equal (argv[i], "--profile") && i + 1 < argc)
-      profile = argv[++i];
-    else if (g_str_equal (argv[i], "--brief"))
-      brief = TRUE;
-    else if (g_str_equal (argv[i], "--memory"))
-      memory = TRUE;
-    else
-      {
-        g_printerr ("Unexpected argument %s\n%s", argv[i], usage);
-        return 2;
-      }
-
-  if (!memory)
-    {
-      g_autoptr(GError) error = NULL;
-
-      /* profile NULL: the default one */
-      if (!(saved = open_profile_note (profile, &store, &error)))
-        {
-          g_printerr ("Cannot open the profile: %s\n", error->message);
-          return 1;
-        }
-      note = tandem_saved_note_get_note (saved);
-    }
-  else
-    note = memory_note = tandem_note_new (peer);
-  set_default_policies (note);
-
-  while (g_io_channel_read_line (in, &line, &length, NULL, NULL) == G_IO_STATUS_NORMAL)
-    {
-      g_autofree char *owned = line;
-      g_autoptr(JsonParser) parser = json_parser_new ();
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      JsonObject *cmd;
-      const char *what;
-      TandemEvent *event = NULL;
-      gboolean ok = TRUE;
-
-      g_strstrip (owned);
-      if (*owned == '\0')
-        continue;
-      if (tandem_json_has_nul (owned, -1))
-        {
-          reply_error ("a command may not contain a NUL character");
-          continue;
-        }
-      if (!json_parser_load_from_data (parser, owned, -1, &error) ||
-          !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-        {
-          reply_error (error ? error->message : "a command is a JSON object");
-          continue;
-        }
-      cmd = json_node_get_object (json_parser_get_root (parser));
-      what = json_object_get_string_member_with_default (cmd, "do", "");
-
-      if (g_str_equal (what, "ins"))
-        event = tandem_note_insert (note, json_object_get_int_member_with_default (cmd, "pos", 0),
-                                    json_object_get_string_member_with_default (cmd, "text", ""), &error);
-      else if (g_str_equal (what, "del"))
-        event = tandem_note_delete (note, json_object_get_int_member_with_default (cmd, "pos", 0),
-                                    json_object_get_int_member_with_default (cmd, "len", 0), &error);
-      else if (g_str_equal (what, "set") || g_str_equal (what, "unset"))
-        {
-          const char *value = json_object_get_string_member_with_default (cmd, "value", NULL);
-
-          event = tandem_note_set_field (note, json_object_get_string_member_with_default (cmd, "field", ""),
-                                         value && g_str_equal (what, "set") ? g_variant_new_string (value) : NULL,
-                                         &error);
-        }
-      else if (g_str_equal (what, "undo") || g_str_equal (what, "redo"))
-        {
-          GPtrArray *events = g_str_equal (what, "undo") ? tandem_note_undo (note, &error)
-                                                        : tandem_note_redo (note, &error);
-          if (events != NULL)
-            g_ptr_array_extend_and_steal (made, events);
-          ok = events != NULL;
-        }
-      else if (g_str_equal (what, "receive"))
-        {
-          JsonNode *list = json_object_get_member (cmd, "events");
-          g_autofree char *text = list ? json_to_string (list, FALSE) : g_strdup ("null");
-          g_autoptr(GPtrArray) events = tandem_events_from_string (text, -1, &error);
-
-          for (guint i = 0; events && i < events->len && ok; i++)
-            ok = tandem_note_receive (note, g_ptr_array_index (events, i), &error);
-          ok &= events != NULL;
-        }
-      else if (g_str_equal (what, "events"))
-        {
-          JsonNode *since = json_object_get_member (cmd, "since");
-          g_autoptr(TandemVersionVector) vv = since ? tandem_version_vector_from_json (since, &error) : NULL;
-          g_autoptr(GPtrArray) events = NULL;
-
-          if (since == NULL || vv != NULL)
-            {
-              events = tandem_note_dup_events_since (note, vv);
-              g_ptr_array_extend_and_steal (made, g_steal_pointer (&events));
-            }
-          else
-            ok = FALSE;
-        }
-      else if (!g_str_equal (what, "text"))
-        {
-          reply_error ("unknown command; see tandem-peer --help");
-          continue;
-        }
-
-      if (event != NULL)
-        g_ptr_array_add (made, event);
-      else if (error != NULL)
-        ok = FALSE;
-      if (!ok)
-        {
-          reply_error (error ? error->message : "failed");
-          continue;
-        }
-      /* nothing is reported before it is saved */
-      if (saved != NULL && !tandem_saved_note_commit (saved, &error))
-        {
-          g_autofree char *message = g_strdup_printf ("not saved: %s", error->message);
-
-          reply_error (message);
-          continue;
-        }
-      if (brief)
-        {
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "saved");
-          json_builder_add_int_value (b, saved ? tandem_saved_note_get_saved_events (saved) : 0);
-          json_builder_set_member_name (b, "length");
-          json_builder_add_int_value (b, tandem_note_get_length (note));
-          json_builder_end_object (b);
-          reply (b);
-          continue;
-        }
-
-      {
-        g_autofree char *text = tandem_note_dup_text (note);
-
-        json_builder_begin_object (b);
-        json_builder_set_member_name (b, "text");
-        json_builder_add_string_value (b, text);
-        json_builder_set_member_name (b, "events");
-        json_builder_begin_array (b);
-        for (guint i = 0; i < made->len; i++)
-          json_builder_add_value (b, tandem_event_to_json (g_ptr_array_index (made, i)));
-        json_builder_end_array (b);
-        json_builder_set_member_name (b, "version");
-        json_builder_add_value (b, tandem_version_vector_to_json (tandem_note_get_version (note)));
-        if (saved != NULL)
-          {
-            json_builder_set_member_name (b, "saved");
-            json_builder_add_int_value (b, tandem_saved_note_get_saved_events (saved));
-          }
-        json_builder_end_object (b);
-        reply (b);
-      }
-    }
-  return 0;
-}
-
-int
-main (int    argc,
-      char **argv)
-{
-  setlocale (LC_ALL, "");
-
-  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
-    {
-      fputs (usage, argc < 2 ? stderr : stdout);
-      return argc < 2 ? 2 : 0;
-    }
-  if (g_str_equal (argv[1], "scenario"))
-    return cmd_scenario (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "replay"))
-    return cmd_replay (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "run"))
-    return cmd_run (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "verify"))
-    return cmd_verify (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "history"))
-    return cmd_history (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "show"))
-    return cmd_show (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "restore-version"))
-    return cmd_restore_version (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "snapshot"))
-    return cmd_snapshot (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "thin-history"))
-    return cmd_thin_history (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "list"))
-    return cmd_list (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "trash") || g_str_equal (argv[1], "restore"))
-    return cmd_trash (argc - 2, argv + 2, g_str_equal (argv[1], "trash"));
-  if (g_str_equal (argv[1], "empty-trash"))
-    return cmd_empty_trash (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "export"))
-    return cmd_export (argc - 2, argv + 2);
-  if (g_str_equal (argv[1], "import"))
-    return cmd_import (argc - 2, argv + 2);
-  g_printerr ("Unknown command %s\n%s", argv[1], usage);
-  return 2;
+  g_free (self->presence_state);
+  self->presence_state = g_strdup (state);
+  g_free (self->presence_note);
+  self->presence_note = g_strdup (note_id);
+  self->presence_pos = pos;
+  self->presence_anchor = anchor;
+  for (guint i = 0; i < self->sessions->len; i++)
+    tandem_sync_session_send_presence (g_ptr_array_index (self->sessions, i), state, notebook_id,
+                                       saved, pos, anchor);
 }

@@ -111,6 +111,27 @@ tandem_saved_note_adopt (TandemStore  *store,
 }
 
 /**
+ * tandem_saved_note_create_with_id:
+ * @note_id: the id another peer gave the note
+ *
+ * A note made elsewhere arrives: it gets a row under its own id, or the
+ * row it already has.
+ *
+ * Returns: (transfer full) (nullable): a new, empty note in the store
+ */
+TandemSavedNote *
+tandem_saved_note_create_with_id (TandemStore  *store,
+                                  const char   *notebook_id,
+                                  const char   *note_id,
+                                  guint64       peer_id,
+                                  GError      **error)
+{
+  if (!tandem_store_add_note (store, notebook_id, note_id, error))
+    return NULL;
+  return saved_note_new (store, note_id, tandem_note_new (peer_id), 0, 0);
+}
+
+/**
  * tandem_saved_note_load:
  *
  * Opens a note from the store: its history and text are loaded as saved,
@@ -201,8 +222,8 @@ tandem_saved_note_get_saved_events (TandemSavedNote *self)
 /* The fields as the store keeps them beside the note, to list notes (and
  * find what is in the trash) without loading them: lww reads of the
  * registers, sets as arrays. */
-static char *
-fields_json (TandemNote *note)
+char *
+tandem_saved_note_dup_fields_json (TandemNote *note)
 {
   g_autoptr(GPtrArray) names = tandem_field_table_dup_names (tandem_note_get_fields (note));
   g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -315,7 +336,7 @@ tandem_saved_note_commit (TandemSavedNote  *self,
       update.authors = authors;
     }
   text = tandem_note_dup_text (self->note);
-  fields = fields_json (self->note);
+  fields = tandem_saved_note_dup_fields_json (self->note);
   pending = encode_pending (self->note);
   undo = tandem_note_save_undo (self->note);
   update.text = text;

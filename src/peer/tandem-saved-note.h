@@ -23,6 +23,11 @@ TandemSavedNote *tandem_saved_note_adopt           (TandemStore  *store,
                                                     const char   *notebook_id,
                                                     TandemNote   *note,
                                                     GError      **error);
+TandemSavedNote *tandem_saved_note_create_with_id  (TandemStore  *store,
+                                                    const char   *notebook_id,
+                                                    const char   *note_id,
+                                                    guint64       peer_id,
+                                                    GError      **error);
 TandemSavedNote *tandem_saved_note_load            (TandemStore  *store,
                                                     const char   *note_id,
                                                     guint64       peer_id,
@@ -32,5 +37,7 @@ const char      *tandem_saved_note_get_id          (TandemSavedNote *self);
 guint            tandem_saved_note_get_saved_events (TandemSavedNote *self);
 gboolean         tandem_saved_note_commit          (TandemSavedNote  *self,
                                                     GError          **error);
+
+char            *tandem_saved_note_dup_fields_json (TandemNote *note);
 
 G_END_DECLS

@@ -4,7 +4,7 @@
 
 usage: run-crash.py TANDEM_PEER [--kills N] [--seed S]
 
-One profile folder is edited by `tandem-peer run --profile DIR --brief`,
+One profile folder is edited by `tandem-peer edit --profile DIR --brief`,
 which replies to each edit only after committing it. A seeded random script
 of edits (checked against a Python model of the text) is written to the
 child as fast as it takes them; after a random delay the child gets SIGKILL.
@@ -141,7 +141,7 @@ class Run:
         self.stop = False
         self.log = open(log_path, 'wb')
         self.spawned = time.monotonic()
-        self.proc = subprocess.Popen([peer, 'run', '--profile', profile, '--brief'],
+        self.proc = subprocess.Popen([peer, 'edit', '--profile', profile, '--brief'],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, bufsize=0)
         self.threads = [threading.Thread(target=self._write, daemon=True),

@@ -28,7 +28,7 @@ def run(*args, stdin=None):
 
 
 def edit(profile, *commands):
-    p = run('run', '--profile', profile, '--brief', stdin=''.join(json.dumps(c) + '\n' for c in commands))
+    p = run('edit', '--profile', profile, '--brief', stdin=''.join(json.dumps(c) + '\n' for c in commands))
     return [json.loads(l) for l in p.stdout.splitlines()]
 
 

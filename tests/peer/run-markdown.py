@@ -34,7 +34,7 @@ with tempfile.TemporaryDirectory() as tmp:
         {'do': 'ins', 'pos': 0, 'text': 'Shopping\n- milk\n- caf\u00e9 \U0001F600\n'},
         {'do': 'set', 'field': 'title', 'value': 'Plan: "week" / 2'},
     ]
-    p = run('run', '--profile', str(a), stdin=''.join(json.dumps(c) + '\n' for c in commands))
+    p = run('edit', '--profile', str(a), stdin=''.join(json.dumps(c) + '\n' for c in commands))
     check('typing into a profile', p.returncode == 0 and '"error"' not in p.stdout, p.stdout + p.stderr)
 
     out1 = tmp / 'out1'
