@@ -42,6 +42,7 @@ typedef struct
   char *service;                /* the discovery name, or NULL */
   gboolean manual;              /* --connect or an invite: never dropped */
   guint attempt;
+  gboolean failed;              /* the last try did not reach a member */
   guint timer_id;
   GCancellable *connecting;
   TandemSyncSession *session;   /* weak */
@@ -678,6 +679,7 @@ on_session_closed (TandemSyncSession *session,
   if (target != NULL)
     {
       target->session = NULL;
+      target->failed |= !was_open;
       schedule_dial (self, target);
     }
   /* a duplicate connection closing leaves the member connected */
@@ -693,6 +695,9 @@ _tandem_peer_session_opened (TandemPeer        *self,
   guint64 remote = tandem_sync_session_get_remote_peer (session);
   Target *target = find_target_for_session (self, session);
   gboolean known = FALSE;
+
+  if (target != NULL)
+    target->peer_id = remote;   /* so it is not dialled while connected */
 
   /* connected twice? keep what the smaller peer id dialled */
   for (guint i = 0; i < self->sessions->len; i++)
@@ -717,6 +722,7 @@ _tandem_peer_session_opened (TandemPeer        *self,
   if (target != NULL)
     {
       target->attempt = 0;
+      target->failed = FALSE;
       target->peer_id = remote;
       tandem_store_remember_address (self->store, remote, target->host, target->port, NULL);
     }
@@ -789,7 +795,9 @@ tandem_peer_is_synced (TandemPeer  *self,
     {
       Target *target = g_ptr_array_index (self->targets, i);
 
-      if (target->connecting != NULL)
+      /* a first try still under way; one that failed before (the peer
+       * may be gone for good) holds nobody up */
+      if (target->connecting != NULL && !target->failed)
         {
           if (reason)
             *reason = "still connecting";
@@ -802,9 +810,11 @@ tandem_peer_is_synced (TandemPeer  *self,
 
       if (!tandem_sync_session_is_open (session))
         {
-          /* a stranger never opens; only a young session may still */
-          if (tandem_sync_session_get_remote_peer (session) == 0 ||
-              find_target_for_session (self, session) != NULL)
+          /* a session we dialled is a member on its way; one that
+           * dialled us may be a stranger, who must not hold us up */
+          Target *target = find_target_for_session (self, session);
+
+          if (target != NULL && !target->failed)
             {
               if (reason)
                 *reason = "a connection is still in its handshake";
@@ -837,6 +847,7 @@ connected (GObject      *source,
   if (transport == NULL)
     {
       g_debug ("cannot connect to %s:%u: %s", target->host, target->port, error->message);
+      target->failed = TRUE;
       schedule_dial (self, target);
       changed (self);
       return;

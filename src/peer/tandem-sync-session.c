@@ -629,6 +629,10 @@ handle_auth (TandemSyncSession *self,
                                   remote, &error))
     return fail (self, "%s", error->message);
   state->open = TRUE;
+  /* our own proof may have come before they had this notebook (they
+   * joined it since) and been dropped: send it again; an open side
+   * ignores it */
+  send_auth (self, notebook);
   if (key == notebook->previous_key)
     {
       /* a member that was offline when the key changed */
