@@ -23,7 +23,7 @@ Peer(program, profile, name=None, port=0, connect=(), discovery=False,
     [--connect HOST:PORT]... [--no-discovery]` and waits for its "ready"
     event: .peer (id), .port, .fingerprint, .address ('127.0.0.1:PORT').
     `popen` lets a test start it another way (inside a network namespace).
-cmd(name, timeout=30, check=True, **args) -> the reply (a dict). With
+cmd(command, timeout=30, check=True, **args) -> the reply (a dict). With
     check, a reply with ok false raises PeerError. Events that arrive
     meanwhile are kept in .events (a list, oldest first).
 send_raw(line) writes a line as is; read_reply(timeout) reads the next reply.
@@ -129,9 +129,12 @@ class Peer:
                 continue
             return msg
 
-    def cmd(self, name, timeout=30, check=True, **args):
+    def cmd(self, _command, timeout=30, check=True, **args):
+        # the command is positional-only in spirit: "name" is an argument
+        # of some commands
         self._n += 1
         ident = self._n
+        name = _command
         self.send_raw(json.dumps(dict(args, cmd=name, id=ident)))
         deadline = time.monotonic() + timeout
         while True:
