@@ -65,5 +65,7 @@ void                _tandem_peer_notice              (TandemPeer  *self,
                                                       const char  *format,
                                                       ...) G_GNUC_PRINTF (2, 3);
 char               *_tandem_peer_note_checksum       (TandemNote  *note);
+gboolean            _tandem_peer_repair_note         (TandemPeer      *self,
+                                                      TandemSavedNote *saved);
 
 G_END_DECLS

@@ -367,10 +367,10 @@ on_text_deleted (TandemNote *note,
                                         tandem_saved_note_get_id (saved), pos, -(gint) len);
 }
 
-static TandemSavedNote *
-keep_note (TandemPeer      *self,
-           TandemSavedNote *saved,
-           const char      *notebook_id)
+static void
+watch_note (TandemPeer      *self,
+            TandemSavedNote *saved,
+            const char      *notebook_id)
 {
   TandemNote *note = tandem_saved_note_get_note (saved);
 
@@ -378,6 +378,14 @@ keep_note (TandemPeer      *self,
   apply_policies (self, note, notebook_id);
   g_signal_connect_object (note, "text-inserted", G_CALLBACK (on_text_inserted), saved, 0);
   g_signal_connect_object (note, "text-deleted", G_CALLBACK (on_text_deleted), saved, 0);
+}
+
+static TandemSavedNote *
+keep_note (TandemPeer      *self,
+           TandemSavedNote *saved,
+           const char      *notebook_id)
+{
+  watch_note (self, saved, notebook_id);
   g_hash_table_insert (self->notes, g_strdup (tandem_saved_note_get_id (saved)), saved);
   g_hash_table_insert (self->note_notebook, g_strdup (tandem_saved_note_get_id (saved)),
                        g_strdup (notebook_id));
@@ -503,6 +511,37 @@ _tandem_peer_apply_remote (TandemPeer         *self,
       if (entry->count > tandem_version_vector_get (before, entry->peer))
         g_signal_emit (self, signals[REMOTE_CHANGE], 0, tandem_saved_note_get_id (saved), entry->peer);
     }
+  check_conflicts (self, saved);
+  changed (self);
+  return TRUE;
+}
+
+/**
+ * _tandem_peer_repair_note:
+ *
+ * Rebuilds a note from its history, after a peer at the same version
+ * showed a different one.
+ *
+ * Returns: whether the note changed
+ */
+gboolean
+_tandem_peer_repair_note (TandemPeer      *self,
+                          TandemSavedNote *saved)
+{
+  const char *note_id = tandem_saved_note_get_id (saved);
+  g_autofree char *before = _tandem_peer_note_checksum (tandem_saved_note_get_note (saved));
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_signal_handlers_disconnect_by_data (tandem_saved_note_get_note (saved), saved);
+  if (!tandem_saved_note_rebuild (saved, &error))
+    _tandem_peer_notice (self, "note %s cannot be rebuilt from its history: %s", note_id, error->message);
+  watch_note (self, saved, g_hash_table_lookup (self->note_notebook, note_id));
+  after = _tandem_peer_note_checksum (tandem_saved_note_get_note (saved));
+  if (g_str_equal (before, after))
+    return FALSE;
+  _tandem_peer_notice (self, "note %s did not show what its history makes; rebuilt it (checksum %s, was %s)",
+                       note_id, after, before);
   check_conflicts (self, saved);
   changed (self);
   return TRUE;

@@ -153,6 +153,20 @@ tandem_saved_note_load (TandemStore  *store,
   if (!tandem_store_load_note (store, note_id, &stored, error))
     return NULL;
   note = tandem_note_new_from_log (peer_id, stored->log, stored->text, error);
+  if (note == NULL && stored->text != NULL)
+    {
+      /* the text kept for instant opening does not fit the history; the
+       * history is what counts, so make the text from it */
+      g_autoptr(GError) replay_error = NULL;
+
+      note = tandem_note_new_from_log (peer_id, stored->log, NULL, &replay_error);
+      if (note != NULL)
+        {
+          g_message ("Note %s in %s: %s; its text was made again from its history",
+                     note_id, tandem_store_get_path (store), (*error)->message);
+          g_clear_error (error);
+        }
+    }
   if (note == NULL)
     {
       g_prefix_error (error, "Note %s in %s: ", note_id, tandem_store_get_path (store));
@@ -364,5 +378,59 @@ tandem_saved_note_commit (TandemSavedNote  *self,
       else
         g_warning ("Could not compact note %s: %s", self->id, compact_error->message);
     }
+  return TRUE;
+}
+
+/**
+ * tandem_saved_note_rebuild:
+ *
+ * Makes the note again from its history alone, replayed from the first
+ * event, and saves the text and fields that gives. Used when a peer at the
+ * same version shows a different note: the text kept beside the history
+ * (so that opening is instant) is the one thing that can drift from it.
+ * The TandemNote is a new object afterwards.
+ *
+ * Returns: whether the rebuilt note was saved
+ */
+gboolean
+tandem_saved_note_rebuild (TandemSavedNote  *self,
+                           GError          **error)
+{
+  g_autoptr(GBytes) all = tandem_note_save_log (self->note, 0);
+  g_autoptr(GPtrArray) pieces = g_ptr_array_new ();
+  g_autoptr(GPtrArray) pending = tandem_note_dup_pending (self->note);
+  g_autoptr(GBytes) undo = tandem_note_save_undo (self->note);
+  g_autoptr(TandemNote) fresh = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *fields = NULL;
+  TandemStoreNoteUpdate update = { 0 };
+
+  g_ptr_array_add (pieces, all);
+  fresh = tandem_note_new_from_log (tandem_note_get_peer_id (self->note), pieces, NULL, error);
+  if (fresh == NULL)
+    return FALSE;
+  for (guint i = 0; i < pending->len; i++)
+    tandem_note_receive (fresh, g_ptr_array_index (pending, i), NULL);
+  {
+    /* the fields are read as before */
+    g_autoptr(GPtrArray) names = tandem_field_table_dup_names (tandem_note_get_fields (self->note));
+
+    for (guint i = 0; i < names->len; i++)
+      tandem_note_set_field_policy (fresh, g_ptr_array_index (names, i),
+                                    tandem_note_get_field_policy (self->note, g_ptr_array_index (names, i)));
+  }
+  if (undo != NULL)
+    tandem_note_load_undo (fresh, undo, NULL);
+
+  text = tandem_note_dup_text (fresh);
+  fields = tandem_saved_note_dup_fields_json (fresh);
+  update.text = text;
+  update.fields = fields;
+  update.seq_counter = tandem_version_vector_get (tandem_note_get_version (fresh),
+                                                  tandem_note_get_peer_id (fresh));
+  if (!tandem_store_commit_note (self->store, self->id, &update, error))
+    return FALSE;
+  g_signal_handlers_disconnect_by_data (self->note, self);
+  g_set_object (&self->note, fresh);
   return TRUE;
 }

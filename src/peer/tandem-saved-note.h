@@ -38,6 +38,8 @@ guint            tandem_saved_note_get_saved_events (TandemSavedNote *self);
 gboolean         tandem_saved_note_commit          (TandemSavedNote  *self,
                                                     GError          **error);
 
+gboolean         tandem_saved_note_rebuild         (TandemSavedNote  *self,
+                                                    GError          **error);
 char            *tandem_saved_note_dup_fields_json (TandemNote *note);
 
 G_END_DECLS

@@ -937,13 +937,16 @@ handle_check (TandemSyncSession *self,
       NoteState *state = get_note_state (notebook, note_id);
       JsonBuilder *b;
 
-      /* both hold the same events and show different notes: a bug that
-       * must never go unseen. Say so, and resync the note from scratch. */
+      /* both hold the same events and show different notes: that must
+       * never go unseen. Say so; rebuild ours from its history; ask for
+       * the whole note again; and compare once more. */
       _tandem_peer_notice (self->peer,
                            "note %s diverged from %s's at version %s: our checksum %s, theirs %s; "
                            "resyncing it in full", note_id, self->remote_name, version, sum,
                            json_object_get_string_member (msg, "sum"));
+      _tandem_peer_repair_note (self->peer, saved);
       g_clear_pointer (&state->checked, g_free);
+      maybe_check (self, json_object_get_string_member (msg, "notebook"), saved, state);
       b = tandem_wire_begin (TANDEM_WIRE_WANT);
       json_builder_set_member_name (b, "notebook");
       json_builder_add_string_value (b, json_object_get_string_member (msg, "notebook"));
