@@ -159,6 +159,8 @@ tandem_websocket_transport_new (SoupWebsocketConnection *connection,
   /* liveness is the sync session's job (it must notice silence within
    * seconds, over any transport); libsoup's keepalive stays off */
   soup_websocket_connection_set_keepalive_interval (connection, 0);
+  g_debug ("WebSocket %s %s: %s", role == TANDEM_ROLE_CLIENT ? "to" : "from", remote_host,
+           soup_websocket_connection_get_extensions (connection) ? "permessage-deflate" : "uncompressed");
   g_signal_connect_object (connection, "message", G_CALLBACK (on_message), self, 0);
   g_signal_connect_object (connection, "closed", G_CALLBACK (on_closed), self, 0);
   g_signal_connect_object (connection, "error", G_CALLBACK (on_error), self, 0);
@@ -272,7 +274,9 @@ tandem_websocket_transport_connect_async (const char          *host,
   data->host = g_strdup (host);
   data->pinned = g_strdup (pinned_fingerprint);
   data->certificate = g_object_ref (certificate);
-  data->session = soup_session_new_with_options ("timeout", 10, "idle-timeout", 0, NULL);
+  /* peers are on the LAN: never through a proxy */
+  data->session = soup_session_new_with_options ("timeout", 10, "idle-timeout", 0,
+                                                 "proxy-resolver", NULL, NULL);
   /* libsoup 3.2's client offers permessage-deflate only with this */
   soup_session_add_feature_by_type (data->session, SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER);
 

@@ -80,7 +80,10 @@ class Peer:
     def _start(self):
         env = dict(os.environ)
         env.update(self.env or {})
-        self._stderr = tempfile.TemporaryFile()
+        # the child writes its own file; reading through another file
+        # object keeps the two offsets apart
+        fd, self._stderr_path = tempfile.mkstemp(prefix='tandem-peer-', suffix='.err')
+        self._stderr = os.fdopen(fd, 'wb')
         self._queue = queue.Queue()
         self.proc = self.popen(self._args(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=self._stderr, env=env, bufsize=0)
@@ -164,8 +167,8 @@ class Peer:
             self.events.append(msg)
 
     def stderr_text(self):
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors='replace')
+        with open(self._stderr_path, 'rb') as f:
+            return f.read().decode(errors='replace')
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
