@@ -436,6 +436,50 @@ tandem_json_has_nul (const char *json,
 }
 
 /**
+ * tandem_json_too_deep:
+ * @json: JSON text
+ * @length: its length in bytes, or -1 when nul-terminated
+ * @max_depth: how many arrays and objects may nest
+ *
+ * json-glib parses by recursion, so a few megabytes of "[[[[" from a peer
+ * would overflow the stack. Input is checked here first, in one pass.
+ *
+ * Returns: %TRUE if arrays and objects nest deeper than @max_depth
+ */
+gboolean
+tandem_json_too_deep (const char *json,
+                      gssize      length,
+                      guint       max_depth)
+{
+  gsize n = length < 0 ? strlen (json) : (gsize) length;
+  gboolean in_string = FALSE;
+  guint depth = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      char c = json[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > max_depth)
+            return TRUE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return FALSE;
+}
+
+/**
  * tandem_events_from_string:
  *
  * Returns: (transfer container) (element-type TandemEvent) (nullable): the
@@ -451,6 +495,12 @@ tandem_events_from_string (const char  *json,
   JsonNode *root;
   JsonArray *array;
 
+  if (tandem_json_too_deep (json, length, 64))
+    {
+      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
+                   "events nest deeper than 64 arrays or objects");
+      return NULL;
+    }
   if (tandem_json_has_nul (json, length))
     {
       g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,

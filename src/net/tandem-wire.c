@@ -26,6 +26,8 @@
  */
 #include "tandem-wire.h"
 
+#include "tandem-event-codec.h"
+
 #include <string.h>
 
 G_DEFINE_QUARK (tandem-wire-error-quark, tandem_wire_error)
@@ -197,6 +199,18 @@ tandem_wire_parse (const char      *data,
     {
       g_set_error (error, TANDEM_WIRE_ERROR, TANDEM_WIRE_ERROR_MALFORMED,
                    "a message may not contain a NUL byte");
+      return NULL;
+    }
+  if (tandem_json_has_nul (data, (gssize) len))
+    {
+      g_set_error (error, TANDEM_WIRE_ERROR, TANDEM_WIRE_ERROR_MALFORMED,
+                   "a message may not contain a NUL character, raw or escaped");
+      return NULL;
+    }
+  if (tandem_json_too_deep (data, (gssize) len, TANDEM_WIRE_MAX_DEPTH))
+    {
+      g_set_error (error, TANDEM_WIRE_ERROR, TANDEM_WIRE_ERROR_MALFORMED,
+                   "a message may nest at most %d arrays and objects", TANDEM_WIRE_MAX_DEPTH);
       return NULL;
     }
   if (!g_utf8_validate_len (data, len, NULL))

@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 #define TANDEM_WIRE_MAX_NOTES     100000 /* notes in one "have" */
 #define TANDEM_WIRE_MAX_MEMBERS   1024
 #define TANDEM_WIRE_MAX_NAME      256    /* bytes of a display or notebook name */
+#define TANDEM_WIRE_MAX_DEPTH     16     /* nested arrays and objects */
 
 #define TANDEM_WIRE_ERROR (tandem_wire_error_quark ())
 

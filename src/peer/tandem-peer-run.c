@@ -901,6 +901,11 @@ handle_line (Run  *run,
       reply_error (NULL, "a command must be valid UTF-8");
       return TRUE;
     }
+  if (tandem_json_too_deep (line, -1, 32))
+    {
+      reply_error (NULL, "a command may nest at most 32 arrays and objects");
+      return TRUE;
+    }
   if (!json_parser_load_from_data (parser, line, -1, &error) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
@@ -935,7 +940,7 @@ on_stdin (GIOChannel   *channel,
       g_autofree char *line = g_strndup (run->input->str, len);
 
       g_string_erase (run->input, 0, (gssize) len + 1);
-      if (memchr (run->input->str - 0, '\0', 0) != NULL || strlen (line) != len)
+      if (strlen (line) != len)
         {
           reply_error (NULL, "a command may not contain a NUL character");
           continue;
