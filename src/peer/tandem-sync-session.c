@@ -835,9 +835,10 @@ handle_events (TandemSyncSession *self,
   n = json_array_get_length (runs);
   if (n == 0 || n > TANDEM_WIRE_MAX_RUNS)
     return fail (self, "an events message must hold 1 to %u runs", TANDEM_WIRE_MAX_RUNS);
-  if (!note_of (self, msg, note_id, TRUE, &saved))
+  /* the note is made only for runs that pass these checks */
+  if (!note_of (self, msg, note_id, FALSE, &saved))
     return;
-  note = tandem_saved_note_get_note (saved);
+  note = saved ? tandem_saved_note_get_note (saved) : NULL;
 
   events = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
   for (guint i = 0; i < n; i++)
@@ -850,9 +851,16 @@ handle_events (TandemSyncSession *self,
       /* our own id's events can only come from us: anything we do not
        * have under it is forged, and taking it would make us reuse ids */
       if (event->peer == me &&
-          tandem_version_vector_get (tandem_note_get_version (note), me) < event->seq + event->len)
+          (note == NULL ||
+           tandem_version_vector_get (tandem_note_get_version (note), me) < event->seq + event->len))
         return fail (self, "run %u of note %s claims to be this peer's, which never made it",
                      i, note_id);
+    }
+  if (saved == NULL)
+    {
+      if (!note_of (self, msg, note_id, TRUE, &saved))
+        return;
+      note = tandem_saved_note_get_note (saved);
     }
   if (tandem_note_get_n_pending (note) + n > TANDEM_SESSION_MAX_PENDING)
     return fail (self, "too many runs of note %s wait for parents that never came", note_id);
