@@ -17,7 +17,8 @@
  * What the network says is untrusted: anyone on the link can publish
  * anything under any name. A service is reported only once resolved to a
  * non-zero port; TXT entries that are empty, longer than a DNS string can
- * be (255 bytes) or not UTF-8 are dropped. Whoever is found must still be
+ * be (255 bytes) or not UTF-8 are dropped, and no more than MAX_SERVICES
+ * names are followed at a time. Whoever is found must still be
  * authenticated by the caller before it is trusted with anything.
  *
  * A service is announced once per interface and IP protocol. Each of
@@ -64,6 +65,9 @@
 #define RECONNECT_RETRY_S 5
 /* Names tried when ours collides with another service on this machine */
 #define MAX_LOCAL_RENAMES 32
+/* Service names followed at once: a link is not that crowded, unless
+ * somebody floods it to make every peer resolve for ever */
+#define MAX_SERVICES 256
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AvahiStringList, avahi_string_list_free)
 
@@ -82,6 +86,7 @@ typedef struct
 
   /* the last resolution, when there is one */
   gboolean              resolved;
+  char                 *target;         /* the SRV record's host name */
   int                   rank;           /* 0 IPv4, 1 IPv6, 2 link-local IPv6 */
   char                 *host;
   guint16               port;
@@ -176,8 +181,9 @@ txt_to_avahi (const char * const *txt)
 {
   AvahiStringList *list = NULL;
 
-  /* Added in order, the entries reach browsers in order (Avahi's lists
-   * are built backwards, and read out backwards on the way). */
+  /* Avahi's lists grow at the front, and a browser's list arrives the
+   * other way round: adding in order here, reading in order there, keeps
+   * the caller's order (run-discovery-sandbox.py checks it). */
   for (; txt != NULL && *txt != NULL; txt++)
     list = avahi_string_list_add (list, *txt);
   return list;
@@ -262,6 +268,7 @@ instance_free (Instance *inst)
   g_clear_handle_id (&inst->retry_id, g_source_remove);
   g_clear_pointer (&inst->resolver, avahi_service_resolver_free);
   g_free (inst->domain);
+  g_free (inst->target);
   g_free (inst->host);
   g_strfreev (inst->txt);
   g_free (inst);
@@ -338,15 +345,31 @@ instance_retry_cb (gpointer user_data)
 
 static void
 instance_resolved (Instance           *inst,
+                   const char         *target,
                    const AvahiAddress *address,
                    guint16             port,
                    AvahiStringList    *txt)
 {
   int rank = 0;
-  g_autofree char *host = address_to_string (address, inst->interface, &rank);
+  g_autofree char *host = NULL;
 
   inst->retry_delay_s = 0;
-  if (host == NULL || port == 0)
+  if (inst->target != NULL && g_strcmp0 (inst->target, target) != 0)
+    {
+      /* The name moved to another host (after a rename on a collision,
+       * say). Avahi's resolver follows the new SRV record but can keep the
+       * old host's address with it; a new resolver looks it all up again.
+       * Until it answers, what was reported stands. */
+      g_debug ("%s moved from %s to %s", inst->service->name, inst->target, target);
+      g_clear_pointer (&inst->target, g_free);
+      g_clear_pointer (&inst->resolver, avahi_service_resolver_free);
+      inst->resolved = FALSE;
+      instance_resolve (inst);
+      return;
+    }
+
+  host = address_to_string (address, inst->interface, &rank);
+  if (host == NULL || port == 0 || target == NULL)
     {
       g_debug ("Ignored %s, which resolved to no port or address", inst->service->name);
       inst->resolved = FALSE;
@@ -354,6 +377,8 @@ instance_resolved (Instance           *inst,
   else
     {
       inst->resolved = TRUE;
+      g_free (inst->target);
+      inst->target = g_strdup (target);
       inst->rank = rank;
       inst->port = port;
       g_free (inst->host);
@@ -399,7 +424,7 @@ resolve_cb (AvahiServiceResolver   *resolver,
   g_object_ref (self);
   /* either may end in a signal whose handler frees @inst */
   if (event == AVAHI_RESOLVER_FOUND)
-    instance_resolved (inst, address, port, txt);
+    instance_resolved (inst, host_name, address, port, txt);
   else
     instance_failed (inst, avahi_client_errno (avahi_service_resolver_get_client (resolver)));
   g_object_unref (self);
@@ -493,6 +518,11 @@ instance_add (TandemDiscovery *self,
 
   if (s == NULL)
     {
+      if (g_hash_table_size (self->services) >= MAX_SERVICES)
+        {
+          g_debug ("Ignored %s: %d services are followed already", name, MAX_SERVICES);
+          return;
+        }
       s = g_new0 (Service, 1);
       s->self = self;
       s->name = g_strdup (name);
@@ -745,7 +775,7 @@ connect_client (TandemDiscovery   *self,
       link->client = NULL;
       link_free (link);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                   "Cannot find peers on the local network: the Avahi daemon is not reachable (%s)",
+                   "The Avahi daemon is not reachable: %s",
                    avahi_strerror (err));
       return FALSE;
     }
