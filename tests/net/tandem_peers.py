@@ -39,7 +39,6 @@ import os
 import queue
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -82,8 +81,9 @@ class Peer:
         env.update(self.env or {})
         # the child writes its own file; reading through another file
         # object keeps the two offsets apart
-        fd, self._stderr_path = tempfile.mkstemp(prefix='tandem-peer-', suffix='.err')
-        self._stderr = os.fdopen(fd, 'wb')
+        # (beside the profile, so it goes with the test's temporary folder)
+        self._stderr_path = self.profile.rstrip('/') + '.stderr'
+        self._stderr = open(self._stderr_path, 'ab')
         self._queue = queue.Queue()
         self.proc = self.popen(self._args(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=self._stderr, env=env, bufsize=0)
