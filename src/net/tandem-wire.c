@@ -191,7 +191,7 @@ tandem_wire_parse (const char      *data,
 {
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) parse_error = NULL;
-  JsonNode *root;
+  JsonNode *root, *type_node;
   JsonObject *object;
   const char *name;
 
@@ -234,14 +234,15 @@ tandem_wire_parse (const char      *data,
       return NULL;
     }
   object = json_node_get_object (root);
-  name = json_object_get_string_member_with_default (object, "type", NULL);
-  if (!json_object_has_member (object, "type") ||
-      json_node_get_value_type (json_object_get_member (object, "type")) != G_TYPE_STRING)
+  type_node = json_object_get_member (object, "type");
+  if (type_node == NULL || !JSON_NODE_HOLDS_VALUE (type_node) ||
+      json_node_get_value_type (type_node) != G_TYPE_STRING)
     {
       g_set_error (error, TANDEM_WIRE_ERROR, TANDEM_WIRE_ERROR_MALFORMED,
                    "a message needs a string \"type\"");
       return NULL;
     }
+  name = json_node_get_string (type_node);
 
   for (guint t = 0; t < TANDEM_WIRE_N_TYPES; t++)
     {

@@ -63,6 +63,8 @@ struct _TandemPeer
   GHashTable *notes;            /* note id -> TandemSavedNote, opened */
   GHashTable *note_notebook;    /* note id -> notebook id, every note */
   GHashTable *conflicts;        /* "note/field" reported as conflicts */
+  GHashTable *announced;        /* peer ids (guint64 *) reported connected */
+  GPtrArray *leaving;           /* DeferredLeave, not yet announced */
 
   TandemServer *server;
   TandemDiscovery *discovery;
@@ -84,6 +86,7 @@ enum {
   CONFLICT,
   NOTICE,
   CHANGED,
+  NOTE_RELOADED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -140,6 +143,8 @@ tandem_peer_finalize (GObject *object)
   g_hash_table_unref (self->notes);
   g_hash_table_unref (self->note_notebook);
   g_hash_table_unref (self->conflicts);
+  g_hash_table_unref (self->announced);
+  g_ptr_array_unref (self->leaving);
   g_ptr_array_unref (self->sessions);
   g_ptr_array_unref (self->targets);
   G_OBJECT_CLASS (tandem_peer_parent_class)->finalize (object);
@@ -170,6 +175,11 @@ tandem_peer_class_init (TandemPeerClass *klass)
    * read) or "notice" (discovery unavailable, ...), and @message */
   signals[NOTICE] = g_signal_new ("notice", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /* the note's TandemNote was replaced by a new object (a refused batch
+   * was thrown away, or the note was rebuilt from its history): views of
+   * it must show it afresh */
+  signals[NOTE_RELOADED] = g_signal_new ("note-reloaded", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                         NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   /* sessions, sync state or presence changed */
   signals[CHANGED] = g_signal_new ("changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                    G_TYPE_NONE, 0);
@@ -182,6 +192,8 @@ tandem_peer_init (TandemPeer *self)
   self->notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->note_notebook = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->conflicts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->announced = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->leaving = g_ptr_array_new ();
   self->sessions = g_ptr_array_new_with_free_func (g_object_unref);
   self->targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
   self->presence_state = g_strdup ("online");
@@ -392,6 +404,18 @@ keep_note (TandemPeer      *self,
   return saved;
 }
 
+/* The note's TandemNote was replaced (reverted, rebuilt): watch the new
+ * one, and tell whoever shows it. */
+static void
+reload_note (TandemPeer      *self,
+             TandemSavedNote *saved)
+{
+  const char *note_id = tandem_saved_note_get_id (saved);
+
+  watch_note (self, saved, g_hash_table_lookup (self->note_notebook, note_id));
+  g_signal_emit (self, signals[NOTE_RELOADED], 0, note_id);
+}
+
 /**
  * _tandem_peer_open_note:
  * @create: make the note if it does not exist (it was made elsewhere)
@@ -492,9 +516,14 @@ _tandem_peer_apply_remote (TandemPeer         *self,
 
   if (!tandem_note_receive_many (note, events, &errors))
     {
+      g_autoptr(GError) revert_error = NULL;
+
       g_propagate_error (error, g_error_copy (g_ptr_array_index (errors, 0)));
-      /* what was valid in the batch may have been taken: keep it saved */
-      tandem_saved_note_commit (saved, NULL);
+      /* the batch is refused whole: what was valid in it may have been
+       * taken in memory, never saved; load the note again */
+      if (!tandem_saved_note_revert (saved, &revert_error))
+        _tandem_peer_notice (self, "note %s: %s", tandem_saved_note_get_id (saved), revert_error->message);
+      reload_note (self, saved);
       return FALSE;
     }
   after = tandem_note_get_version (note);
@@ -536,7 +565,7 @@ _tandem_peer_repair_note (TandemPeer      *self,
   g_signal_handlers_disconnect_by_data (tandem_saved_note_get_note (saved), saved);
   if (!tandem_saved_note_rebuild (saved, &error))
     _tandem_peer_notice (self, "note %s cannot be rebuilt from its history: %s", note_id, error->message);
-  watch_note (self, saved, g_hash_table_lookup (self->note_notebook, note_id));
+  reload_note (self, saved);
   after = _tandem_peer_note_checksum (tandem_saved_note_get_note (saved));
   if (g_str_equal (before, after))
     return FALSE;
@@ -703,6 +732,48 @@ find_target_for_session (TandemPeer        *self,
   return NULL;
 }
 
+/* A member is announced ("peer-connected") once however many sessions
+ * carry it, and leaves ("peer-disconnected") when the last one closes. */
+static void
+announce_leave_now (TandemPeer        *self,
+                    TandemSyncSession *session,
+                    const char        *reason)
+{
+  guint64 remote = tandem_sync_session_get_remote_peer (session);
+
+  if (is_connected_to (self, remote) || !g_hash_table_remove (self->announced, &remote))
+    return;
+  g_signal_emit (self, signals[PEER_DISCONNECTED], 0, session, reason);
+}
+
+typedef struct
+{
+  TandemPeer *peer;             /* which removes the source when it stops */
+  TandemSyncSession *session;
+  char *reason;
+  guint source_id;
+} DeferredLeave;
+
+static void
+deferred_leave_free (gpointer data)
+{
+  DeferredLeave *leave = data;
+
+  g_object_unref (leave->session);
+  g_free (leave->reason);
+  g_free (leave);
+}
+
+static gboolean
+announce_leave (gpointer data)
+{
+  DeferredLeave *leave = data;
+
+  g_ptr_array_remove (leave->peer->leaving, leave);
+  announce_leave_now (leave->peer, leave->session, leave->reason);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_session_closed (TandemSyncSession *session,
                    const char        *reason,
@@ -721,9 +792,24 @@ on_session_closed (TandemSyncSession *session,
       target->failed |= !was_open;
       schedule_dial (self, target);
     }
-  /* a duplicate connection closing leaves the member connected */
   if (was_open && !is_connected_to (self, tandem_sync_session_get_remote_peer (session)))
-    g_signal_emit (self, signals[PEER_DISCONNECTED], 0, session, reason);
+    {
+      /* the other side closing a duplicate may tell us before our other
+       * session to it has opened: give that one a moment */
+      if (reason != NULL && strstr (reason, "duplicate connection") != NULL)
+        {
+          DeferredLeave *leave = g_new0 (DeferredLeave, 1);
+
+          leave->peer = self;
+          leave->session = g_object_ref (session);
+          leave->reason = g_strdup (reason);
+          leave->source_id = g_timeout_add_full (G_PRIORITY_DEFAULT, 3000, announce_leave, leave,
+                                                 deferred_leave_free);
+          g_ptr_array_add (self->leaving, leave);
+        }
+      else
+        announce_leave_now (self, session, reason);
+    }
   changed (self);
 }
 
@@ -733,7 +819,6 @@ _tandem_peer_session_opened (TandemPeer        *self,
 {
   guint64 remote = tandem_sync_session_get_remote_peer (session);
   Target *target = find_target_for_session (self, session);
-  gboolean known = FALSE;
 
   if (target != NULL)
     target->peer_id = remote;   /* so it is not dialled while connected */
@@ -753,7 +838,6 @@ _tandem_peer_session_opened (TandemPeer        *self,
           tandem_sync_session_close (session, "duplicate connection");
           return;
         }
-      known = TRUE;
       tandem_sync_session_close (other, "duplicate connection");
       break;
     }
@@ -765,8 +849,11 @@ _tandem_peer_session_opened (TandemPeer        *self,
       target->peer_id = remote;
       tandem_store_remember_address (self->store, remote, target->host, target->port, NULL);
     }
-  if (!known)
-    g_signal_emit (self, signals[PEER_CONNECTED], 0, session);
+  if (!g_hash_table_contains (self->announced, &remote))
+    {
+      g_hash_table_add (self->announced, g_memdup2 (&remote, sizeof remote));
+      g_signal_emit (self, signals[PEER_CONNECTED], 0, session);
+    }
   if (self->presence_note != NULL || g_strcmp0 (self->presence_state, "online") != 0)
     {
       const char *notebook_id = self->presence_note
@@ -1198,6 +1285,12 @@ tandem_peer_start (TandemPeer  *self,
 void
 tandem_peer_stop (TandemPeer *self)
 {
+  while (self->leaving->len > 0)
+    {
+      DeferredLeave *leave = g_ptr_array_steal_index (self->leaving, self->leaving->len - 1);
+
+      g_source_remove (leave->source_id);   /* frees it */
+    }
   g_ptr_array_set_size (self->targets, 0);
   while (self->sessions->len > 0)
     {

@@ -434,3 +434,29 @@ tandem_saved_note_rebuild (TandemSavedNote  *self,
   g_set_object (&self->note, fresh);
   return TRUE;
 }
+
+/**
+ * tandem_saved_note_revert:
+ *
+ * Throws away what the note took since its last commit, by loading it
+ * again from the store: a batch from another peer that was refused half
+ * way must leave no trace. The TandemNote is a new object afterwards.
+ *
+ * Returns: whether the note could be loaded
+ */
+gboolean
+tandem_saved_note_revert (TandemSavedNote  *self,
+                          GError          **error)
+{
+  g_autoptr(TandemSavedNote) saved = tandem_saved_note_load (self->store, self->id,
+                                                             tandem_note_get_peer_id (self->note), error);
+
+  if (saved == NULL)
+    return FALSE;
+  g_signal_handlers_disconnect_by_data (self->note, self);
+  g_set_object (&self->note, saved->note);
+  self->saved_events = saved->saved_events;
+  self->n_tail = saved->n_tail;
+  self->pending_dirty = FALSE;
+  return TRUE;
+}

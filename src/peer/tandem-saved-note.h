@@ -40,6 +40,8 @@ gboolean         tandem_saved_note_commit          (TandemSavedNote  *self,
 
 gboolean         tandem_saved_note_rebuild         (TandemSavedNote  *self,
                                                     GError          **error);
+gboolean         tandem_saved_note_revert          (TandemSavedNote  *self,
+                                                    GError          **error);
 char            *tandem_saved_note_dup_fields_json (TandemNote *note);
 
 G_END_DECLS

@@ -530,6 +530,18 @@ tandem_sync_session_send_presence (TandemSyncSession *self,
 
 /* ---- receiving ---- */
 
+/* A string member, or NULL when it is missing or not a string. */
+static const char *
+string_member (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
 static void
 handle_hello (TandemSyncSession *self,
               JsonObject        *msg)
@@ -684,9 +696,9 @@ handle_notebook (TandemSyncSession *self,
       if (!JSON_NODE_HOLDS_OBJECT (node))
         return fail (self, "a member must be an object");
       member = json_node_get_object (node);
-      peer_hex = json_object_get_string_member_with_default (member, "peer", NULL);
-      name = json_object_get_string_member_with_default (member, "name", NULL);
-      fingerprint = json_object_get_string_member_with_default (member, "fingerprint", NULL);
+      peer_hex = string_member (member, "peer");
+      name = string_member (member, "name");
+      fingerprint = string_member (member, "fingerprint");
       if (!tandem_peer_id_from_string (peer_hex, &peer) || name == NULL ||
           strlen (name) > TANDEM_WIRE_MAX_NAME || !tandem_wire_is_hex (fingerprint, 64))
         return fail (self, "a member needs a peer id, a name and a certificate fingerprint");
@@ -758,6 +770,7 @@ handle_have (TandemSyncSession *self,
   NotebookState *notebook = open_notebook (self, msg);
   JsonObject *notes;
   g_autoptr(GList) members = NULL;
+  g_autoptr(GPtrArray) versions = NULL;
 
   if (notebook == NULL)
     return;
@@ -765,20 +778,33 @@ handle_have (TandemSyncSession *self,
   if (json_object_get_size (notes) > TANDEM_WIRE_MAX_NOTES)
     return fail (self, "a have may list at most %u notes", TANDEM_WIRE_MAX_NOTES);
 
+  /* everything is checked before anything is taken */
   members = json_object_get_members (notes);
+  versions = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_version_vector_free);
   for (GList *l = members; l != NULL; l = l->next)
     {
       const char *note_id = l->data;
+      const char *owner = tandem_peer_get_note_notebook (self->peer, note_id);
       g_autoptr(GError) error = NULL;
-      g_autoptr(TandemVersionVector) vv = NULL;
-      TandemSavedNote *saved;
-      NoteState *state;
+      TandemVersionVector *vv;
 
       if (!tandem_wire_is_hex (note_id, 32))
         return fail (self, "a note id must be 32 lowercase hex digits");
+      if (owner != NULL && !g_str_equal (owner, notebook_id))
+        return fail (self, "note %s is not in notebook %s", note_id, notebook_id);
       vv = tandem_version_vector_from_json (json_object_get_member (notes, note_id), &error);
       if (vv == NULL)
         return fail (self, "a bad version vector for note %s: %s", note_id, error->message);
+      g_ptr_array_add (versions, vv);
+    }
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const char *note_id = l->data;
+      TandemVersionVector *vv = g_ptr_array_index (versions, g_list_position (members, l));
+      TandemSavedNote *saved;
+      NoteState *state;
+
       if (!note_of (self, msg, note_id, TRUE, &saved))
         return;
       state = get_note_state (notebook, note_id);
@@ -870,12 +896,16 @@ handle_events (TandemSyncSession *self,
 
   /* they have what they sent */
   state = get_note_state (notebook, note_id);
+  if (state->known == NULL)
+    state->known = tandem_version_vector_new ();
   for (guint i = 0; i < events->len; i++)
     {
       TandemEvent *event = g_ptr_array_index (events, i);
 
       if (tandem_version_vector_get (state->sent, event->peer) < event->seq + event->len)
         tandem_version_vector_set (state->sent, event->peer, event->seq + event->len);
+      if (tandem_version_vector_get (state->known, event->peer) < event->seq + event->len)
+        tandem_version_vector_set (state->known, event->peer, event->seq + event->len);
     }
   if (tandem_note_get_n_pending (note) > 0)
     {
@@ -972,9 +1002,12 @@ handle_presence (TandemSyncSession *self,
                  JsonObject        *msg)
 {
   const char *state = json_object_get_string_member (msg, "state");
-  const char *note_id = json_object_get_string_member_with_default (msg, "note", NULL);
-  gint64 pos = json_object_get_int_member_with_default (msg, "pos", -1);
-  gint64 anchor = json_object_get_int_member_with_default (msg, "anchor", pos);
+  const char *note_id = string_member (msg, "note");
+  JsonNode *pos_node = json_object_get_member (msg, "pos");
+  JsonNode *anchor_node = json_object_get_member (msg, "anchor");
+  /* (the shape check let only non-negative integers or null through) */
+  gint64 pos = pos_node && JSON_NODE_HOLDS_VALUE (pos_node) ? json_node_get_int (pos_node) : -1;
+  gint64 anchor = anchor_node && JSON_NODE_HOLDS_VALUE (anchor_node) ? json_node_get_int (anchor_node) : pos;
 
   if (!g_str_equal (state, "online") && !g_str_equal (state, "idle"))
     return fail (self, "presence state must be \"online\" or \"idle\"");
@@ -987,6 +1020,9 @@ handle_presence (TandemSyncSession *self,
     {
       TandemSavedNote *saved;
       JsonNode *version = json_object_get_member (msg, "version");
+
+      if (version != NULL && JSON_NODE_HOLDS_NULL (version))
+        version = NULL;
 
       if (open_notebook (self, msg) == NULL)
         return;
@@ -1055,10 +1091,12 @@ handle_rekey (TandemSyncSession *self,
   key = g_bytes_new (raw, sizeof raw);
   for (guint i = 0; i < json_array_get_length (removed_json); i++)
     {
+      JsonNode *node = json_array_get_element (removed_json, i);
       guint64 *peer = g_new0 (guint64, 1);
 
       g_ptr_array_add (removed, peer);
-      if (!tandem_peer_id_from_string (json_array_get_string_element (removed_json, i), peer))
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING ||
+          !tandem_peer_id_from_string (json_node_get_string (node), peer))
         return fail (self, "rekey: a removed member must be a peer id");
     }
   if (!_tandem_peer_rekey_notebook (self->peer, self, notebook_id, key, removed, &error))
