@@ -378,7 +378,7 @@ list_peers (JsonBuilder *b,
   for (guint i = 0; i < sessions->len; i++)
     {
       TandemSyncSession *session = g_ptr_array_index (sessions, i);
-      const TandemPresence *presence = tandem_sync_session_get_presence (session);
+      g_autoptr(TandemPresence) presence = tandem_sync_session_dup_presence (session);
       g_autoptr(GPtrArray) notebooks = NULL;
 
       if (!tandem_sync_session_is_open (session))

@@ -351,45 +351,13 @@ check_conflicts (TandemPeer      *self,
 }
 
 static void
-on_text_inserted (TandemNote *note,
-                  guint       pos,
-                  const char *text,
-                  guint       len,
-                  gpointer    user_data)
-{
-  TandemSavedNote *saved = user_data;
-  TandemPeer *self = g_object_get_data (G_OBJECT (saved), "tandem-peer");
-
-  for (guint i = 0; i < self->sessions->len; i++)
-    tandem_sync_session_shift_presence (g_ptr_array_index (self->sessions, i),
-                                        tandem_saved_note_get_id (saved), pos, (gint) len);
-}
-
-static void
-on_text_deleted (TandemNote *note,
-                 guint       pos,
-                 guint       len,
-                 gpointer    user_data)
-{
-  TandemSavedNote *saved = user_data;
-  TandemPeer *self = g_object_get_data (G_OBJECT (saved), "tandem-peer");
-
-  for (guint i = 0; i < self->sessions->len; i++)
-    tandem_sync_session_shift_presence (g_ptr_array_index (self->sessions, i),
-                                        tandem_saved_note_get_id (saved), pos, -(gint) len);
-}
-
-static void
 watch_note (TandemPeer      *self,
             TandemSavedNote *saved,
             const char      *notebook_id)
 {
   TandemNote *note = tandem_saved_note_get_note (saved);
 
-  g_object_set_data (G_OBJECT (saved), "tandem-peer", self);
   apply_policies (self, note, notebook_id);
-  g_signal_connect_object (note, "text-inserted", G_CALLBACK (on_text_inserted), saved, 0);
-  g_signal_connect_object (note, "text-deleted", G_CALLBACK (on_text_deleted), saved, 0);
 }
 
 static TandemSavedNote *

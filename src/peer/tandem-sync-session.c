@@ -70,7 +70,8 @@ struct _TandemSyncSession
   guint n_unknown_auths;
 
   GHashTable *notebooks;        /* notebook id -> NotebookState */
-  TandemPresence presence;
+  TandemPresence presence;      /* pos and anchor as the sender placed them */
+  TandemVersionVector *presence_version;   /* ... in its text at this version */
 
   gint64 last_sent;
   gint64 last_received;
@@ -128,6 +129,7 @@ tandem_sync_session_finalize (GObject *object)
   g_free (self->close_reason);
   g_free (self->presence.state);
   g_free (self->presence.note_id);
+  g_clear_pointer (&self->presence_version, tandem_version_vector_free);
   g_hash_table_unref (self->notebooks);
   G_OBJECT_CLASS (tandem_sync_session_parent_class)->finalize (object);
 }
@@ -1014,6 +1016,7 @@ handle_presence (TandemSyncSession *self,
   g_free (self->presence.state);
   self->presence.state = g_strdup (state);
   g_clear_pointer (&self->presence.note_id, g_free);
+  g_clear_pointer (&self->presence_version, tandem_version_vector_free);
   self->presence.pos = self->presence.anchor = -1;
 
   if (note_id != NULL)
@@ -1023,6 +1026,8 @@ handle_presence (TandemSyncSession *self,
 
       if (version != NULL && JSON_NODE_HOLDS_NULL (version))
         version = NULL;
+      if (string_member (msg, "notebook") == NULL)
+        return fail (self, "presence names a note but not its notebook");
 
       if (open_notebook (self, msg) == NULL)
         return;
@@ -1031,40 +1036,11 @@ handle_presence (TandemSyncSession *self,
       self->presence.note_id = g_strdup (note_id);
       if (pos >= 0 && version != NULL)
         {
-          TandemNote *note = tandem_saved_note_get_note (saved);
-          g_autoptr(TandemVersionVector) vv = tandem_version_vector_from_json (version, NULL);
-          g_autoptr(GPtrArray) since = NULL;
-          guint length = tandem_note_get_length (note);
-
-          if (vv == NULL)
+          self->presence_version = tandem_version_vector_from_json (version, NULL);
+          if (self->presence_version == NULL)
             return fail (self, "presence: a bad version vector");
-          /* the cursor was placed in their text; move it over what we
-           * have that they had not seen (exact when those edits came
-           * after theirs, close when they were concurrent) */
-          since = tandem_note_dup_events_since (note, vv);
-          for (guint i = 0; i < since->len; i++)
-            {
-              TandemEvent *e = g_ptr_array_index (since, i);
-
-              if (e->kind == TANDEM_OP_INSERT)
-                {
-                  if (e->pos < pos)
-                    pos += e->len;
-                  if (e->pos < anchor)
-                    anchor += e->len;
-                }
-              else if (e->kind != TANDEM_OP_FIELD)
-                {
-                  /* a backward run deletes pos, pos - 1, ... */
-                  gint64 start = e->kind == TANDEM_OP_DELETE_BACKWARD ? (gint64) e->pos - e->len + 1
-                                                                      : (gint64) e->pos;
-
-                  pos -= CLAMP (pos - start, 0, (gint64) e->len);
-                  anchor -= CLAMP (anchor - start, 0, (gint64) e->len);
-                }
-            }
-          self->presence.pos = CLAMP (pos, 0, (gint64) length);
-          self->presence.anchor = CLAMP (anchor, 0, (gint64) length);
+          self->presence.pos = pos;
+          self->presence.anchor = anchor;
         }
     }
   _tandem_peer_session_changed (self->peer, self);
@@ -1359,38 +1335,72 @@ tandem_sync_session_is_synced (TandemSyncSession  *self,
   return TRUE;
 }
 
-const TandemPresence *
-tandem_sync_session_get_presence (TandemSyncSession *self)
+/* Moves a position placed in the text at @version over what the note
+ * has that @version had not: exact when those edits came after it, close
+ * when they were concurrent with it. */
+static gint64
+transform_position (TandemNote                *note,
+                    const TandemVersionVector *version,
+                    gint64                     pos)
 {
-  return &self->presence;
+  g_autoptr(GPtrArray) since = tandem_note_dup_events_since (note, version);
+
+  for (guint i = 0; i < since->len; i++)
+    {
+      TandemEvent *e = g_ptr_array_index (since, i);
+
+      if (e->kind == TANDEM_OP_INSERT)
+        {
+          if ((gint64) e->pos < pos)
+            pos += e->len;
+        }
+      else if (e->kind != TANDEM_OP_FIELD)
+        {
+          /* a backward run deletes pos, pos - 1, ... */
+          gint64 start = e->kind == TANDEM_OP_DELETE_BACKWARD ? (gint64) e->pos - e->len + 1
+                                                              : (gint64) e->pos;
+
+          pos -= CLAMP (pos - start, 0, (gint64) e->len);
+        }
+    }
+  return CLAMP (pos, 0, (gint64) tandem_note_get_length (note));
 }
 
 /**
- * tandem_sync_session_shift_presence:
- * @delta: code points inserted (> 0) or deleted (< 0) at @pos
+ * tandem_sync_session_dup_presence:
  *
- * Keeps the other side's cursor on the same text while this peer's text
- * changes under it.
+ * Returns: (transfer full): what the other side last said of itself, its
+ *   cursor and selection moved into this peer's text as it is now
  */
-void
-tandem_sync_session_shift_presence (TandemSyncSession *self,
-                                    const char        *note_id,
-                                    guint              pos,
-                                    gint               delta)
+TandemPresence *
+tandem_sync_session_dup_presence (TandemSyncSession *self)
 {
-  gint64 *ends[] = { &self->presence.pos, &self->presence.anchor };
+  TandemPresence *out = g_new0 (TandemPresence, 1);
 
-  if (g_strcmp0 (self->presence.note_id, note_id) != 0)
-    return;
-  for (guint i = 0; i < G_N_ELEMENTS (ends); i++)
+  out->state = g_strdup (self->presence.state ? self->presence.state : "online");
+  out->note_id = g_strdup (self->presence.note_id);
+  out->pos = out->anchor = -1;
+  if (self->presence.note_id != NULL && self->presence_version != NULL)
     {
-      gint64 *at = ends[i];
+      TandemSavedNote *saved = _tandem_peer_open_note (self->peer,
+                                                       tandem_peer_get_note_notebook (self->peer, self->presence.note_id),
+                                                       self->presence.note_id, FALSE, NULL);
 
-      if (*at < 0)
-        continue;
-      if (delta > 0 && (gint64) pos < *at)
-        *at += delta;
-      else if (delta < 0)
-        *at -= CLAMP (*at - (gint64) pos, 0, (gint64) -delta);
+      if (saved != NULL)
+        {
+          TandemNote *note = tandem_saved_note_get_note (saved);
+
+          out->pos = transform_position (note, self->presence_version, self->presence.pos);
+          out->anchor = transform_position (note, self->presence_version, self->presence.anchor);
+        }
     }
+  return out;
+}
+
+void
+tandem_presence_free (TandemPresence *presence)
+{
+  g_free (presence->state);
+  g_free (presence->note_id);
+  g_free (presence);
 }

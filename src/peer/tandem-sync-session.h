@@ -37,6 +37,9 @@ typedef struct
   gint64 anchor;
 } TandemPresence;
 
+void tandem_presence_free (TandemPresence *presence);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TandemPresence, tandem_presence_free)
+
 #define TANDEM_TYPE_SYNC_SESSION (tandem_sync_session_get_type ())
 
 G_DECLARE_FINAL_TYPE (TandemSyncSession, tandem_sync_session, TANDEM, SYNC_SESSION, GObject)
@@ -72,11 +75,6 @@ void               tandem_sync_session_send_presence    (TandemSyncSession *self
                                                          gint64             anchor);
 gboolean           tandem_sync_session_is_synced        (TandemSyncSession *self,
                                                          const char       **reason);
-const TandemPresence *
-                   tandem_sync_session_get_presence     (TandemSyncSession *self);
-void               tandem_sync_session_shift_presence   (TandemSyncSession *self,
-                                                         const char        *note_id,
-                                                         guint              pos,
-                                                         gint               delta);
+TandemPresence    *tandem_sync_session_dup_presence     (TandemSyncSession *self);
 
 G_END_DECLS
