@@ -757,8 +757,6 @@ handle_command (Run        *run,
                 g_autoptr(TandemEvent) e = tandem_note_remove_from_set (note, field, g_ptr_array_index (current, i), &error);
                 made = e != NULL;
               }
-            else
-              g_hash_table_add (wanted, NULL), g_hash_table_remove (wanted, NULL);
           {
             GHashTableIter iter;
             const char *elem;

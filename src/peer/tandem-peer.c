@@ -590,7 +590,14 @@ _tandem_peer_admit_member (TandemPeer  *self,
     }
   if (member != NULL && g_str_equal (member->name, name))
     return TRUE;
-  return tandem_store_add_member (self->store, notebook_id, peer_id, name, fingerprint, error);
+  if (!tandem_store_add_member (self->store, notebook_id, peer_id, name, fingerprint, error))
+    return FALSE;
+  /* the member list syncs: tell every member connected (a member that
+   * already has this one changes nothing, so this ends) */
+  for (guint i = 0; i < self->sessions->len; i++)
+    tandem_sync_session_send_members (g_ptr_array_index (self->sessions, i), notebook_id);
+  changed (self);
+  return TRUE;
 }
 
 /**

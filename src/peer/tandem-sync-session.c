@@ -380,13 +380,23 @@ tandem_sync_session_push_note (TandemSyncSession *self,
   tandem_version_vector_merge (state->sent, version);
 }
 
-static void
-send_notebook (TandemSyncSession  *self,
-               TandemPeerNotebook *notebook)
+/**
+ * tandem_sync_session_send_members:
+ *
+ * Sends the notebook's name and members, when the notebook is open here.
+ */
+void
+tandem_sync_session_send_members (TandemSyncSession *self,
+                                  const char        *notebook_id)
 {
-  g_autoptr(GPtrArray) members = _tandem_peer_list_members (self->peer, notebook->id);
-  g_autoptr(GPtrArray) note_ids = _tandem_peer_list_note_ids (self->peer, notebook->id);
-  JsonBuilder *b = tandem_wire_begin (TANDEM_WIRE_NOTEBOOK);
+  TandemPeerNotebook *notebook = _tandem_peer_find_notebook (self->peer, notebook_id);
+  g_autoptr(GPtrArray) members = NULL;
+  JsonBuilder *b;
+
+  if (notebook == NULL || !tandem_sync_session_has_notebook (self, notebook_id))
+    return;
+  members = _tandem_peer_list_members (self->peer, notebook->id);
+  b = tandem_wire_begin (TANDEM_WIRE_NOTEBOOK);
 
   json_builder_set_member_name (b, "notebook");
   json_builder_add_string_value (b, notebook->id);
@@ -410,6 +420,16 @@ send_notebook (TandemSyncSession  *self,
     }
   json_builder_end_array (b);
   send_message (self, b);
+}
+
+static void
+send_notebook (TandemSyncSession  *self,
+               TandemPeerNotebook *notebook)
+{
+  g_autoptr(GPtrArray) note_ids = _tandem_peer_list_note_ids (self->peer, notebook->id);
+  JsonBuilder *b;
+
+  tandem_sync_session_send_members (self, notebook->id);
 
   /* every note and its version; notes with nothing new are not sent */
   b = tandem_wire_begin (TANDEM_WIRE_HAVE);

@@ -60,6 +60,8 @@ gboolean           tandem_sync_session_has_notebook     (TandemSyncSession *self
 GPtrArray         *tandem_sync_session_dup_notebooks    (TandemSyncSession *self);
 void               tandem_sync_session_offer_notebook   (TandemSyncSession *self,
                                                          const char        *notebook_id);
+void               tandem_sync_session_send_members     (TandemSyncSession *self,
+                                                         const char        *notebook_id);
 void               tandem_sync_session_push_note        (TandemSyncSession *self,
                                                          const char        *notebook_id,
                                                          TandemSavedNote   *saved);
