@@ -63,6 +63,8 @@ tandem_store_note_info_free (TandemStoreNoteInfo *info)
     return;
   g_free (info->id);
   g_free (info->notebook_id);
+  g_free (info->fields);
+  g_free (info->snippet);
   g_free (info);
 }
 
@@ -912,7 +914,8 @@ tandem_store_list_notes (TandemStore  *self,
     return NULL;
 
   stmt = _tandem_store_prepare (self,
-                                "SELECT id, created, updated, coalesce (json_extract (fields, '$.trashed'), 0)"
+                                "SELECT id, created, updated, coalesce (json_extract (fields, '$.trashed'), 0),"
+                                " fields, substr (text, 1, 160)"
                                 " FROM notes WHERE notebook_id = ?1"
                                 " ORDER BY updated DESC, id", error);
   if (stmt == NULL)
@@ -929,6 +932,8 @@ tandem_store_list_notes (TandemStore  *self,
       info->created = sqlite3_column_int64 (stmt, 1);
       info->updated = sqlite3_column_int64 (stmt, 2);
       info->trashed = sqlite3_column_int64 (stmt, 3);
+      info->fields = column_dup_text (stmt, 4);
+      info->snippet = column_dup_text (stmt, 5);
       g_ptr_array_add (notes, info);
     }
   if (rc != SQLITE_DONE)

@@ -113,6 +113,9 @@ typedef struct
  * @updated: when it was last committed here
  * @trashed: when it was moved to the trash (its synced `trashed` field, in
  *   seconds since 1970), or 0 when it is not in the trash
+ * @fields: the fields as last committed, a JSON object
+ * @snippet: the first 160 code points of the text, to list notes without
+ *   loading them
  */
 typedef struct
 {
@@ -121,6 +124,8 @@ typedef struct
   gint64   created;
   gint64   updated;
   gint64   trashed;
+  char    *fields;
+  char    *snippet;
 } TandemStoreNoteInfo;
 
 /**

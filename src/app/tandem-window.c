@@ -1,0 +1,717 @@
+/* tandem-window.c: the main window: notebooks and notes, and the editor
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The sidebar lists the notes of one notebook (pinned first, then by last
+ * change) from what the store keeps beside each note, so it shows without
+ * loading any note; it is refreshed shortly after anything changes. The
+ * editor shows the selected note. What the other members do reaches the
+ * window through TandemPeer's signals: their carets, who is in which note,
+ * and who is online. The dialogs live in tandem-window-dialogs.c.
+ */
+#include "tandem-window-private.h"
+
+#include <glib/gi18n.h>
+
+#include "tandem-event-codec.h"
+#include "tandem-note-row.h"
+
+G_DEFINE_FINAL_TYPE (TandemWindow, tandem_window, ADW_TYPE_APPLICATION_WINDOW)
+
+/* ---- the note list ---- */
+
+static char *
+dup_json_string (JsonObject *fields,
+                 const char *member)
+{
+  JsonNode *node = fields ? json_object_get_member (fields, member) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup (json_node_get_string (node));
+}
+
+static gboolean
+json_true (JsonObject *fields,
+           const char *member)
+{
+  JsonNode *node = fields ? json_object_get_member (fields, member) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_BOOLEAN && json_node_get_boolean (node);
+}
+
+/* Names of the members who have @note_id open, for its row. */
+static char *
+dup_people_in (TandemWindow *self,
+               const char   *note_id)
+{
+  GPtrArray *sessions = tandem_peer_get_sessions (self->peer);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      TandemSyncSession *session = g_ptr_array_index (sessions, i);
+      g_autoptr(TandemPresence) presence = NULL;
+
+      if (!tandem_sync_session_is_open (session))
+        continue;
+      presence = tandem_sync_session_dup_presence (session);
+      if (g_strcmp0 (presence->note_id, note_id) == 0)
+        g_ptr_array_add (names, (gpointer) tandem_sync_session_get_remote_name (session));
+    }
+  if (names->len == 0)
+    return NULL;
+  g_ptr_array_add (names, NULL);
+  {
+    g_autofree char *joined = g_strjoinv (", ", (char **) names->pdata);
+
+    /* Translators: who else has this note open, e.g. "Ann, Bob here" */
+    return g_strdup_printf (_("%s here"), joined);
+  }
+}
+
+static gboolean
+matches_search (TandemWindow        *self,
+                TandemStoreNoteInfo *info)
+{
+  g_autofree char *needle = NULL;
+  g_autofree char *fields = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->search == NULL || *self->search == '\0')
+    return TRUE;
+  needle = g_utf8_casefold (self->search, -1);
+  fields = g_utf8_casefold (info->fields ? info->fields : "", -1);
+  if (strstr (fields, needle) != NULL)
+    return TRUE;
+  /* the whole text, not only what the list shows */
+  {
+    g_autofree char *raw = tandem_store_load_note_text (self->store, info->id, NULL);
+
+    text = g_utf8_casefold (raw ? raw : "", -1);
+  }
+  return strstr (text, needle) != NULL;
+}
+
+static int
+sort_rows (GtkListBoxRow *a,
+           GtkListBoxRow *b,
+           gpointer       user_data)
+{
+  TandemNoteRow *ra = TANDEM_NOTE_ROW (a), *rb = TANDEM_NOTE_ROW (b);
+
+  if (tandem_note_row_get_pinned (ra) != tandem_note_row_get_pinned (rb))
+    return tandem_note_row_get_pinned (ra) ? -1 : 1;
+  if (tandem_note_row_get_updated (ra) != tandem_note_row_get_updated (rb))
+    return tandem_note_row_get_updated (ra) > tandem_note_row_get_updated (rb) ? -1 : 1;
+  return g_strcmp0 (tandem_note_row_get_id (ra), tandem_note_row_get_id (rb));
+}
+
+void
+_tandem_window_refresh_notes (TandemWindow *self)
+{
+  g_autoptr(GPtrArray) infos = NULL;
+  g_autoptr(GHashTable) rows = g_hash_table_new (g_str_hash, g_str_equal);
+  GtkWidget *child;
+  guint shown = 0;
+
+  g_clear_handle_id (&self->refresh_id, g_source_remove);
+  if (self->notebook_id == NULL)
+    return;
+  infos = tandem_store_list_notes (self->store, self->notebook_id, NULL);
+
+  /* keep the rows (and so the selection and scroll) that stay */
+  for (child = gtk_widget_get_first_child (GTK_WIDGET (self->notes_list)); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (TANDEM_IS_NOTE_ROW (child))
+      g_hash_table_insert (rows, (gpointer) tandem_note_row_get_id (TANDEM_NOTE_ROW (child)), child);
+
+  for (guint i = 0; infos && i < infos->len; i++)
+    {
+      TandemStoreNoteInfo *info = g_ptr_array_index (infos, i);
+      g_autoptr(JsonNode) root = json_from_string (info->fields, NULL);
+      JsonObject *fields = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+      g_autofree char *title = dup_json_string (fields, "title");
+      g_autofree char *colour = dup_json_string (fields, "colour");
+      g_autofree char *people = NULL;
+      TandemNoteRow *row = g_hash_table_lookup (rows, info->id);
+
+      if ((info->trashed != 0) != self->showing_trash || !matches_search (self, info))
+        continue;
+      if (row == NULL)
+        {
+          row = TANDEM_NOTE_ROW (tandem_note_row_new (info->id));
+          gtk_list_box_append (self->notes_list, GTK_WIDGET (row));
+        }
+      else
+        g_hash_table_remove (rows, info->id);
+      people = dup_people_in (self, info->id);
+      tandem_note_row_update (row, title, info->snippet, colour, json_true (fields, "pinned"),
+                              info->updated, people);
+      shown++;
+    }
+  /* the rows left are notes gone from this view */
+  {
+    GHashTableIter iter;
+    GtkWidget *row;
+
+    g_hash_table_iter_init (&iter, rows);
+    while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &row))
+      gtk_list_box_remove (self->notes_list, row);
+  }
+  gtk_list_box_invalidate_sort (self->notes_list);
+  adw_status_page_set_title (self->empty_page,
+                             self->search && *self->search ? _("No Results")
+                             : self->showing_trash ? _("The Trash Is Empty") : _("No Notes"));
+  gtk_stack_set_visible_child_name (self->list_stack, shown > 0 ? "list" : "empty");
+}
+
+static gboolean
+refresh_idle (gpointer data)
+{
+  TandemWindow *self = data;
+
+  self->refresh_id = 0;
+  _tandem_window_refresh_notes (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_tandem_window_queue_refresh (TandemWindow *self)
+{
+  if (self->refresh_id == 0)
+    self->refresh_id = g_timeout_add (250, refresh_idle, self);
+}
+
+/* ---- notebooks ---- */
+
+void
+_tandem_window_reload_notebooks (TandemWindow *self)
+{
+  g_autoptr(GPtrArray) notebooks = tandem_store_list_notebooks (self->store, NULL);
+  g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+  const char *private_id = tandem_store_get_private_notebook_id (self->store);
+  guint selected = 0;
+
+  g_ptr_array_set_size (self->notebook_ids, 0);
+  for (guint i = 0; notebooks && i < notebooks->len; i++)
+    {
+      TandemStoreNotebook *notebook = g_ptr_array_index (notebooks, i);
+      g_autoptr(GPtrArray) members = tandem_store_list_members (self->store, notebook->id, NULL);
+      g_autofree char *label = NULL;
+
+      if (g_str_equal (notebook->id, private_id))
+        label = g_strdup (_("Personal"));
+      else
+        {
+          guint n = members ? members->len + 1 : 1;
+          const char *name = *notebook->name ? notebook->name : _("Shared notebook");
+
+          /* Translators: a notebook's name and how many people share it */
+          label = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s (%u member)", "%s (%u members)", n),
+                                   name, n);
+        }
+      if (g_strcmp0 (notebook->id, self->notebook_id) == 0)
+        selected = self->notebook_ids->len;
+      g_ptr_array_add (self->notebook_ids, g_strdup (notebook->id));
+      gtk_string_list_append (names, label);
+    }
+  self->reloading_notebooks = TRUE;
+  gtk_drop_down_set_model (self->notebook_dropdown, G_LIST_MODEL (names));
+  gtk_drop_down_set_selected (self->notebook_dropdown, selected);
+  self->reloading_notebooks = FALSE;
+  if (self->notebook_id == NULL && self->notebook_ids->len > 0)
+    _tandem_window_select_notebook (self, g_ptr_array_index (self->notebook_ids, selected));
+}
+
+void
+_tandem_window_select_notebook (TandemWindow *self,
+                                const char   *notebook_id)
+{
+  GtkWidget *child;
+
+  if (g_strcmp0 (self->notebook_id, notebook_id) == 0)
+    return;
+  g_free (self->notebook_id);
+  self->notebook_id = g_strdup (notebook_id);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->notes_list))) != NULL)
+    gtk_list_box_remove (self->notes_list, child);
+  for (guint i = 0; i < self->notebook_ids->len; i++)
+    if (g_str_equal (g_ptr_array_index (self->notebook_ids, i), notebook_id))
+      {
+        self->reloading_notebooks = TRUE;
+        gtk_drop_down_set_selected (self->notebook_dropdown, i);
+        self->reloading_notebooks = FALSE;
+      }
+  _tandem_window_refresh_notes (self);
+  _tandem_window_update_actions (self);
+}
+
+static void
+notebook_selected_cb (TandemWindow *self)
+{
+  guint i = gtk_drop_down_get_selected (self->notebook_dropdown);
+
+  if (self->reloading_notebooks || i >= self->notebook_ids->len)
+    return;
+  _tandem_window_select_notebook (self, g_ptr_array_index (self->notebook_ids, i));
+}
+
+/* ---- the open note ---- */
+
+static void
+update_title (TandemWindow *self)
+{
+  TandemSavedNote *saved = tandem_note_editor_get_note (self->editor);
+  g_autoptr(GVariant) title = saved ? tandem_note_dup_field (tandem_saved_note_get_note (saved), "title") : NULL;
+
+  adw_window_title_set_title (self->window_title,
+                              title && g_variant_is_of_type (title, G_VARIANT_TYPE_STRING) &&
+                              *g_variant_get_string (title, NULL)
+                              ? g_variant_get_string (title, NULL) : _("Tandem"));
+}
+
+static gboolean
+send_presence (gpointer data)
+{
+  TandemWindow *self = data;
+  TandemSavedNote *saved = tandem_note_editor_get_note (self->editor);
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (tandem_note_editor_get_view (self->editor)));
+  GtkTextIter insert, bound;
+
+  self->presence_id = 0;
+  gtk_text_buffer_get_iter_at_mark (buffer, &insert, gtk_text_buffer_get_insert (buffer));
+  gtk_text_buffer_get_iter_at_mark (buffer, &bound, gtk_text_buffer_get_selection_bound (buffer));
+  tandem_peer_set_presence (self->peer, self->idle ? "idle" : "online",
+                            saved ? tandem_saved_note_get_id (saved) : NULL,
+                            saved ? gtk_text_iter_get_offset (&insert) : -1,
+                            saved ? gtk_text_iter_get_offset (&bound) : -1);
+  return G_SOURCE_REMOVE;
+}
+
+/* Cursor moves are sent at most every 100 ms. */
+static void
+queue_presence (TandemWindow *self)
+{
+  if (self->presence_id == 0)
+    self->presence_id = g_timeout_add (100, send_presence, self);
+}
+
+static void
+mark_set_cb (GtkTextBuffer *buffer,
+             GtkTextIter   *location,
+             GtkTextMark   *mark,
+             TandemWindow  *self)
+{
+  if (mark == gtk_text_buffer_get_insert (buffer) || mark == gtk_text_buffer_get_selection_bound (buffer))
+    queue_presence (self);
+}
+
+static gboolean
+went_idle (gpointer data)
+{
+  TandemWindow *self = data;
+
+  self->idle_id = 0;
+  self->idle = TRUE;
+  queue_presence (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Anything the user does here counts as being there; a minute without
+ * anything is "idle". */
+static void
+user_active (TandemWindow *self)
+{
+  g_clear_handle_id (&self->idle_id, g_source_remove);
+  self->idle_id = g_timeout_add_seconds (60, went_idle, self);
+  if (self->idle)
+    {
+      self->idle = FALSE;
+      queue_presence (self);
+    }
+}
+
+static void
+buffer_changed_cb (TandemWindow *self)
+{
+  user_active (self);
+  _tandem_window_queue_refresh (self);
+  _tandem_window_update_actions (self);
+}
+
+void
+_tandem_window_show_remote_cursors (TandemWindow *self)
+{
+  TandemSavedNote *saved = tandem_note_editor_get_note (self->editor);
+  GPtrArray *sessions = tandem_peer_get_sessions (self->peer);
+  g_autoptr(GPtrArray) cursors = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_remote_cursor_free);
+
+  for (guint i = 0; saved && i < sessions->len; i++)
+    {
+      TandemSyncSession *session = g_ptr_array_index (sessions, i);
+      g_autoptr(TandemPresence) presence = NULL;
+      TandemRemoteCursor *cursor;
+
+      if (!tandem_sync_session_is_open (session))
+        continue;
+      presence = tandem_sync_session_dup_presence (session);
+      if (g_strcmp0 (presence->note_id, tandem_saved_note_get_id (saved)) != 0 || presence->pos < 0)
+        continue;
+      cursor = g_new0 (TandemRemoteCursor, 1);
+      cursor->name = g_strdup (tandem_sync_session_get_remote_name (session));
+      if (!gdk_rgba_parse (&cursor->colour, tandem_sync_session_get_remote_colour (session)))
+        gdk_rgba_parse (&cursor->colour, "#3584e4");
+      cursor->pos = (int) presence->pos;
+      cursor->anchor = (int) presence->anchor;
+      g_ptr_array_add (cursors, cursor);
+    }
+  tandem_source_view_set_remote_cursors (tandem_note_editor_get_view (self->editor), cursors);
+}
+
+void
+_tandem_window_open_note (TandemWindow *self,
+                          const char   *note_id)
+{
+  g_autoptr(GError) error = NULL;
+  TandemSavedNote *saved = note_id ? tandem_peer_get_note (self->peer, note_id, &error) : NULL;
+
+  if (note_id != NULL && saved == NULL)
+    {
+      _tandem_window_show_status (self, error->message);
+      return;
+    }
+  tandem_note_editor_set_note (self->editor, saved);
+  gtk_stack_set_visible_child_name (self->content_stack, saved ? "editor" : "none");
+  if (saved != NULL)
+    {
+      adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+      gtk_widget_grab_focus (GTK_WIDGET (tandem_note_editor_get_view (self->editor)));
+    }
+  update_title (self);
+  _tandem_window_show_remote_cursors (self);
+  _tandem_window_update_actions (self);
+  queue_presence (self);
+}
+
+static void
+row_selected_cb (TandemWindow  *self,
+                 GtkListBoxRow *row)
+{
+  const char *id = row ? tandem_note_row_get_id (TANDEM_NOTE_ROW (row)) : NULL;
+  TandemSavedNote *open = tandem_note_editor_get_note (self->editor);
+
+  if (id == NULL || (open && g_str_equal (id, tandem_saved_note_get_id (open))))
+    return;
+  _tandem_window_open_note (self, id);
+}
+
+void
+_tandem_window_select_row (TandemWindow *self,
+                           const char   *note_id)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->notes_list)); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (TANDEM_IS_NOTE_ROW (child) && g_str_equal (tandem_note_row_get_id (TANDEM_NOTE_ROW (child)), note_id))
+      gtk_list_box_select_row (self->notes_list, GTK_LIST_BOX_ROW (child));
+}
+
+static void
+search_changed_cb (TandemWindow *self)
+{
+  g_free (self->search);
+  self->search = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+  _tandem_window_refresh_notes (self);
+}
+
+static void
+trash_toggled_cb (TandemWindow *self)
+{
+  self->showing_trash = gtk_toggle_button_get_active (self->trash_button);
+  _tandem_window_refresh_notes (self);
+  _tandem_window_update_actions (self);
+}
+
+static void
+back_clicked_cb (TandemWindow *self)
+{
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+void
+_tandem_window_show_status (TandemWindow *self,
+                            const char   *message)
+{
+  gtk_label_set_label (self->status_label, message ? message : "");
+  gtk_revealer_set_reveal_child (self->status_revealer, message != NULL);
+}
+
+/* ---- what the peer says ---- */
+
+static void
+peer_changed_cb (TandemPeer   *peer,
+                 TandemWindow *self)
+{
+  _tandem_window_show_remote_cursors (self);
+  _tandem_window_update_peers (self);
+  _tandem_window_queue_refresh (self);
+}
+
+static void
+remote_change_cb (TandemPeer   *peer,
+                  const char   *note_id,
+                  guint64       author,
+                  TandemWindow *self)
+{
+  TandemSavedNote *open = tandem_note_editor_get_note (self->editor);
+
+  if (open && g_str_equal (note_id, tandem_saved_note_get_id (open)))
+    update_title (self);
+  _tandem_window_queue_refresh (self);
+}
+
+static void
+notice_cb (TandemPeer   *peer,
+           const char   *kind,
+           const char   *message,
+           TandemWindow *self)
+{
+  g_free (self->network_notice);
+  self->network_notice = g_strdup (message);
+  /* refused peers and an unreachable Avahi are worth a glance; the rest
+   * goes to the peers popover */
+  if (g_str_equal (kind, "notice") || strstr (message, "pinned") || strstr (message, "proof"))
+    _tandem_window_show_status (self, message);
+  _tandem_window_update_peers (self);
+}
+
+static void
+peer_connected_cb (TandemPeer   *peer,
+                   gpointer      session,
+                   TandemWindow *self)
+{
+  _tandem_window_reload_notebooks (self);
+  _tandem_window_update_peers (self);
+}
+
+/* ---- the peers popover ---- */
+
+static GtkWidget *
+peer_row (const char *name,
+          const char *detail,
+          const char *state)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *badge = gtk_label_new (state);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), detail ? detail : "");
+  gtk_widget_add_css_class (badge, "caption");
+  gtk_widget_add_css_class (badge, g_str_equal (state, _("offline")) ? "dim-label" : "accent");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
+  return row;
+}
+
+void
+_tandem_window_update_peers (TandemWindow *self)
+{
+  GPtrArray *sessions = tandem_peer_get_sessions (self->peer);
+  g_autoptr(GHashTable) online = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GPtrArray) members = NULL;
+  GtkWidget *child;
+  guint n_rows = 0;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->peers_list))) != NULL)
+    gtk_list_box_remove (self->peers_list, child);
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      TandemSyncSession *session = g_ptr_array_index (sessions, i);
+      g_autoptr(TandemPresence) presence = NULL;
+      g_autofree char *detail = NULL;
+      const char *where = NULL;
+      g_autoptr(GVariant) title = NULL;
+      guint64 *peer;
+
+      if (!tandem_sync_session_is_open (session))
+        continue;
+      peer = g_new (guint64, 1);
+      *peer = tandem_sync_session_get_remote_peer (session);
+      if (g_hash_table_contains (online, peer))
+        {
+          g_free (peer);
+          continue;
+        }
+      g_hash_table_add (online, peer);
+      presence = tandem_sync_session_dup_presence (session);
+      if (presence->note_id != NULL)
+        {
+          TandemSavedNote *saved = tandem_peer_get_note (self->peer, presence->note_id, NULL);
+
+          title = saved ? tandem_note_dup_field (tandem_saved_note_get_note (saved), "title") : NULL;
+          where = title && g_variant_is_of_type (title, G_VARIANT_TYPE_STRING) && *g_variant_get_string (title, NULL)
+                  ? g_variant_get_string (title, NULL) : _("a note");
+        }
+      /* Translators: a member's row: where they are, and over what */
+      detail = where ? g_strdup_printf (_("In “%s” · %s"), where,
+                                        tandem_transport_get_remote_host (tandem_sync_session_get_transport (session)))
+                     : g_strdup_printf (_("Connected · %s"),
+                                        tandem_transport_get_remote_host (tandem_sync_session_get_transport (session)));
+      gtk_list_box_append (self->peers_list,
+                           peer_row (tandem_sync_session_get_remote_name (session), detail,
+                                     g_str_equal (presence->state, "idle") ? _("idle") : _("online")));
+      n_rows++;
+    }
+  /* members of this notebook who are not here */
+  members = self->notebook_id ? tandem_store_list_members (self->store, self->notebook_id, NULL) : NULL;
+  for (guint i = 0; members && i < members->len; i++)
+    {
+      TandemStoreMember *member = g_ptr_array_index (members, i);
+
+      if (g_hash_table_contains (online, &member->peer_id))
+        continue;
+      gtk_list_box_append (self->peers_list, peer_row (member->name, _("Not connected"), _("offline")));
+      n_rows++;
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->peers_list), n_rows > 0);
+  {
+    g_autofree char *text = g_strdup_printf (_("You are %s, listening on port %u.%s%s"),
+                                             self->name, tandem_peer_get_port (self->peer),
+                                             self->network_notice ? "\n" : "",
+                                             self->network_notice ? self->network_notice : "");
+
+    gtk_label_set_label (self->network_label, text);
+  }
+}
+
+/* ---- the object ---- */
+
+static void
+tandem_window_close_request_save (TandemWindow *self)
+{
+  tandem_note_editor_flush (self->editor);
+}
+
+static gboolean
+tandem_window_close_request (GtkWindow *window)
+{
+  tandem_window_close_request_save (TANDEM_WINDOW (window));
+  return GTK_WINDOW_CLASS (tandem_window_parent_class)->close_request (window);
+}
+
+static void
+tandem_window_dispose (GObject *object)
+{
+  TandemWindow *self = TANDEM_WINDOW (object);
+
+  g_clear_handle_id (&self->refresh_id, g_source_remove);
+  g_clear_handle_id (&self->presence_id, g_source_remove);
+  g_clear_handle_id (&self->idle_id, g_source_remove);
+  if (self->peer != NULL)
+    g_signal_handlers_disconnect_by_data (self->peer, self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), TANDEM_TYPE_WINDOW);
+  G_OBJECT_CLASS (tandem_window_parent_class)->dispose (object);
+}
+
+static void
+tandem_window_finalize (GObject *object)
+{
+  TandemWindow *self = TANDEM_WINDOW (object);
+
+  g_clear_object (&self->peer);
+  g_clear_object (&self->store);
+  g_ptr_array_unref (self->notebook_ids);
+  g_free (self->notebook_id);
+  g_free (self->search);
+  g_free (self->name);
+  g_free (self->network_notice);
+  G_OBJECT_CLASS (tandem_window_parent_class)->finalize (object);
+}
+
+static void
+tandem_window_class_init (TandemWindowClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = tandem_window_dispose;
+  G_OBJECT_CLASS (klass)->finalize = tandem_window_finalize;
+  GTK_WINDOW_CLASS (klass)->close_request = tandem_window_close_request;
+
+  g_type_ensure (TANDEM_TYPE_NOTE_EDITOR);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/tandemnotes/Tandem/tandem-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, notebook_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, peers_list);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, network_label);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, trash_button);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, status_revealer);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, list_stack);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, notes_list);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, content_stack);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, editor);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, trash_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, back_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, _tandem_window_resolve_conflict);
+  _tandem_window_class_init_actions (widget_class);
+}
+
+static void
+tandem_window_init (TandemWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->notebook_ids = g_ptr_array_new_with_free_func (g_free);
+  gtk_list_box_set_sort_func (self->notes_list, sort_rows, NULL, NULL);
+  g_signal_connect_swapped (self->notebook_dropdown, "notify::selected", G_CALLBACK (notebook_selected_cb), self);
+}
+
+/**
+ * tandem_window_new:
+ *
+ * Returns: (transfer full): a window over @peer's notebooks
+ */
+TandemWindow *
+tandem_window_new (TandemApplication *app,
+                   TandemPeer        *peer)
+{
+  TandemWindow *self = g_object_new (TANDEM_TYPE_WINDOW, "application", app, NULL);
+  GtkTextBuffer *buffer;
+
+  self->peer = g_object_ref (peer);
+  self->store = g_object_ref (tandem_peer_get_store (peer));
+  self->name = tandem_store_dup_display_name (self->store);
+  tandem_note_editor_set_peer (self->editor, peer);
+  buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (tandem_note_editor_get_view (self->editor)));
+  g_signal_connect (buffer, "mark-set", G_CALLBACK (mark_set_cb), self);
+  g_signal_connect_swapped (buffer, "changed", G_CALLBACK (buffer_changed_cb), self);
+  g_signal_connect (peer, "changed", G_CALLBACK (peer_changed_cb), self);
+  g_signal_connect (peer, "remote-change", G_CALLBACK (remote_change_cb), self);
+  g_signal_connect (peer, "notice", G_CALLBACK (notice_cb), self);
+  g_signal_connect (peer, "peer-connected", G_CALLBACK (peer_connected_cb), self);
+  g_signal_connect (peer, "peer-disconnected", G_CALLBACK (peer_connected_cb), self);
+
+  _tandem_window_reload_notebooks (self);
+  _tandem_window_update_peers (self);
+  _tandem_window_update_actions (self);
+  user_active (self);
+  return self;
+}
+
+TandemNoteEditor *
+tandem_window_get_editor (TandemWindow *self)
+{
+  g_return_val_if_fail (TANDEM_IS_WINDOW (self), NULL);
+  return self->editor;
+}
+
+const char *
+tandem_window_get_notebook (TandemWindow *self)
+{
+  g_return_val_if_fail (TANDEM_IS_WINDOW (self), NULL);
+  return self->notebook_id;
+}
