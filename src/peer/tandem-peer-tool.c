@@ -580,9 +580,8 @@ cmd_show (int    argc,
   return 0;
 }
 
-/* Restoring is an ordinary edit, so it syncs like typing: the part of
- * today's text that differs from the old one is replaced, in one undoable
- * action. */
+/* Restoring is an ordinary edit, so it syncs like typing (see
+ * tandem_saved_note_restore_version()). */
 static int
 cmd_restore_version (int    argc,
                      char **argv)
@@ -591,42 +590,19 @@ cmd_restore_version (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(TandemStore) store = NULL;
   g_autoptr(TandemSavedNote) saved = NULL;
-  g_autofree char *old = NULL, *now = NULL;
-  g_autofree gunichar *a = NULL, *z = NULL;
-  glong na, nz, head = 0, tail = 0;
-  TandemNote *note;
 
   if (!parse_common (argc, argv, &args))
     return 2;
   if (!(saved = open_note_arg (&args, &store, &error)) ||
-      !(old = text_at_version (saved, args.version, &error)))
+      args.version < 0 ||
+      !tandem_saved_note_restore_version (saved, (guint64) args.version, &error))
     {
+      if (error == NULL)
+        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                     "The note has no version %" G_GINT64_FORMAT, args.version);
       g_printerr ("Cannot restore the version: %s\n", error->message);
       return 1;
     }
-  note = tandem_saved_note_get_note (saved);
-  now = tandem_note_dup_text (note);
-  a = g_utf8_to_ucs4_fast (now, -1, &na);
-  z = g_utf8_to_ucs4_fast (old, -1, &nz);
-  while (head < na && head < nz && a[head] == z[head])
-    head++;
-  while (tail < na - head && tail < nz - head && a[na - 1 - tail] == z[nz - 1 - tail])
-    tail++;
-
-  tandem_note_begin_user_action (note);
-  if (na - head - tail > 0)
-    {
-      g_autoptr(TandemEvent) e = tandem_note_delete (note, head, na - head - tail, &error);
-      g_assert (e != NULL);
-    }
-  if (nz - head - tail > 0)
-    {
-      const char *from = g_utf8_offset_to_pointer (old, head);
-      g_autofree char *middle = g_strndup (from, g_utf8_offset_to_pointer (from, nz - head - tail) - from);
-      g_autoptr(TandemEvent) e = tandem_note_insert (note, head, middle, &error);
-      g_assert (e != NULL);
-    }
-  tandem_note_end_user_action (note);
   if (!tandem_saved_note_commit (saved, &error))
     {
       g_printerr ("Cannot save the restored text: %s\n", error->message);

@@ -460,3 +460,71 @@ tandem_saved_note_revert (TandemSavedNote  *self,
   self->pending_dirty = FALSE;
   return TRUE;
 }
+
+/**
+ * tandem_saved_note_restore_version:
+ * @n_events: the version: the note's first @n_events events
+ *
+ * Makes the text of that version today's text, as an ordinary local edit
+ * in one undoable step, so that it syncs and merges like typing. Only the
+ * part of today's text that differs from the old one is replaced: what the
+ * two share at either end stays, and so do other members' carets there and
+ * what they type into it meanwhile. Nothing is committed; the caller
+ * commits (the app with tandem_peer_commit(), which also sends it).
+ *
+ * Returns: %FALSE when the note has no such version
+ */
+gboolean
+tandem_saved_note_restore_version (TandemSavedNote  *self,
+                                   guint64           n_events,
+                                   GError          **error)
+{
+  g_autofree char *old = NULL, *now = NULL;
+  g_autofree gunichar *a = NULL, *z = NULL;
+  glong na, nz, head = 0, tail = 0;
+
+  g_return_val_if_fail (TANDEM_IS_SAVED_NOTE (self), FALSE);
+
+  if (n_events <= G_MAXUINT)
+    old = tandem_note_dup_text_at (self->note, (guint) n_events);
+  if (old == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "The note has no version %" G_GUINT64_FORMAT " (it has %u events)", n_events,
+                   tandem_note_get_n_events (self->note));
+      return FALSE;
+    }
+  now = tandem_note_dup_text (self->note);
+  a = g_utf8_to_ucs4_fast (now, -1, &na);
+  z = g_utf8_to_ucs4_fast (old, -1, &nz);
+  while (head < na && head < nz && a[head] == z[head])
+    head++;
+  while (tail < na - head && tail < nz - head && a[na - 1 - tail] == z[nz - 1 - tail])
+    tail++;
+
+  tandem_note_begin_user_action (self->note);
+  if (na - head - tail > 0)
+    {
+      g_autoptr(TandemEvent) e = tandem_note_delete (self->note, head, na - head - tail, error);
+
+      if (e == NULL)
+        {
+          tandem_note_end_user_action (self->note);
+          return FALSE;
+        }
+    }
+  if (nz - head - tail > 0)
+    {
+      const char *from = g_utf8_offset_to_pointer (old, head);
+      g_autofree char *middle = g_strndup (from, g_utf8_offset_to_pointer (from, nz - head - tail) - from);
+      g_autoptr(TandemEvent) e = tandem_note_insert (self->note, head, middle, error);
+
+      if (e == NULL)
+        {
+          tandem_note_end_user_action (self->note);
+          return FALSE;
+        }
+    }
+  tandem_note_end_user_action (self->note);
+  return TRUE;
+}

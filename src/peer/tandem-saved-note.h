@@ -42,6 +42,9 @@ gboolean         tandem_saved_note_rebuild         (TandemSavedNote  *self,
                                                     GError          **error);
 gboolean         tandem_saved_note_revert          (TandemSavedNote  *self,
                                                     GError          **error);
+gboolean         tandem_saved_note_restore_version (TandemSavedNote  *self,
+                                                    guint64           n_events,
+                                                    GError          **error);
 char            *tandem_saved_note_dup_fields_json (TandemNote *note);
 
 G_END_DECLS
