@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "tandem-resources.h"
+#include "tandem-search-provider.h"
 #include "tandem-window.h"
 
 struct _TandemApplication
@@ -25,6 +26,7 @@ struct _TandemApplication
 
   TandemStore *store;
   TandemPeer *peer;
+  TandemSearchProvider *search_provider;
 };
 
 G_DEFINE_FINAL_TYPE (TandemApplication, tandem_application, ADW_TYPE_APPLICATION)
@@ -113,11 +115,19 @@ tandem_application_startup (GApplication *app)
 /* Opens the profile and goes on the network; on failure the user is told
  * why in a dialog and the app quits. */
 static gboolean
+open_store (TandemApplication  *self,
+            GError            **error)
+{
+  if (self->store == NULL)
+    self->store = tandem_store_open (self->profile, error);
+  return self->store != NULL;
+}
+
+static gboolean
 open_profile (TandemApplication  *self,
               GError            **error)
 {
-  self->store = tandem_store_open (self->profile, error);
-  if (self->store == NULL)
+  if (!open_store (self, error))
     return FALSE;
   self->peer = tandem_peer_new (self->store, error);
   if (self->peer == NULL)
@@ -165,6 +175,75 @@ tandem_application_activate (GApplication *app)
   gtk_window_present (window);
 }
 
+static TandemWindow *
+ensure_window (TandemApplication *self)
+{
+  g_application_activate (G_APPLICATION (self));
+  return TANDEM_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (self)));
+}
+
+static void
+activate_note_cb (TandemSearchProvider *provider,
+                  const char           *note_id,
+                  TandemApplication    *self)
+{
+  GtkWindow *window = GTK_WINDOW (ensure_window (self));
+
+  if (TANDEM_IS_WINDOW (window))
+    tandem_window_show_note (TANDEM_WINDOW (window), note_id);
+}
+
+static void
+launch_search_cb (TandemSearchProvider *provider,
+                  const char           *text,
+                  TandemApplication    *self)
+{
+  GtkWindow *window = GTK_WINDOW (ensure_window (self));
+
+  if (TANDEM_IS_WINDOW (window))
+    tandem_window_search (TANDEM_WINDOW (window), text);
+}
+
+/* On the session bus (the default profile only): GNOME Shell's search. */
+static gboolean
+tandem_application_dbus_register (GApplication     *app,
+                                  GDBusConnection  *connection,
+                                  const char       *object_path,
+                                  GError          **error)
+{
+  TandemApplication *self = TANDEM_APPLICATION (app);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *path = g_strconcat (object_path, "/SearchProvider", NULL);
+
+  if (!G_APPLICATION_CLASS (tandem_application_parent_class)->dbus_register (app, connection, object_path, error))
+    return FALSE;
+  /* without a profile the Shell just finds nothing; the app still starts
+   * and says why when it shows its window */
+  if (!open_store (self, &local_error))
+    {
+      g_message ("No search provider: %s", local_error->message);
+      return TRUE;
+    }
+  self->search_provider = tandem_search_provider_new (self->store);
+  g_signal_connect (self->search_provider, "activate-note", G_CALLBACK (activate_note_cb), self);
+  g_signal_connect (self->search_provider, "launch-search", G_CALLBACK (launch_search_cb), self);
+  if (!tandem_search_provider_register (self->search_provider, connection, path, &local_error))
+    g_message ("No search provider: %s", local_error->message);
+  return TRUE;
+}
+
+static void
+tandem_application_dbus_unregister (GApplication    *app,
+                                    GDBusConnection *connection,
+                                    const char      *object_path)
+{
+  TandemApplication *self = TANDEM_APPLICATION (app);
+
+  if (self->search_provider != NULL)
+    tandem_search_provider_unregister (self->search_provider);
+  G_APPLICATION_CLASS (tandem_application_parent_class)->dbus_unregister (app, connection, object_path);
+}
+
 static void
 tandem_application_shutdown (GApplication *app)
 {
@@ -180,6 +259,7 @@ tandem_application_finalize (GObject *object)
 {
   TandemApplication *self = TANDEM_APPLICATION (object);
 
+  g_clear_object (&self->search_provider);
   g_clear_object (&self->peer);
   g_clear_object (&self->store);
   g_free (self->profile);
@@ -197,6 +277,8 @@ tandem_application_class_init (TandemApplicationClass *klass)
   app_class->startup = tandem_application_startup;
   app_class->activate = tandem_application_activate;
   app_class->shutdown = tandem_application_shutdown;
+  app_class->dbus_register = tandem_application_dbus_register;
+  app_class->dbus_unregister = tandem_application_dbus_unregister;
 }
 
 static void

@@ -715,3 +715,43 @@ tandem_window_get_notebook (TandemWindow *self)
   g_return_val_if_fail (TANDEM_IS_WINDOW (self), NULL);
   return self->notebook_id;
 }
+
+/**
+ * tandem_window_show_note:
+ *
+ * Shows a note, in its notebook (GNOME Shell's search picked it).
+ */
+void
+tandem_window_show_note (TandemWindow *self,
+                         const char   *note_id)
+{
+  const char *notebook_id;
+
+  g_return_if_fail (TANDEM_IS_WINDOW (self));
+
+  notebook_id = tandem_peer_get_note_notebook (self->peer, note_id);
+  if (notebook_id == NULL)
+    return;
+  gtk_toggle_button_set_active (self->trash_button, FALSE);
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+  _tandem_window_select_notebook (self, notebook_id);
+  _tandem_window_refresh_notes (self);
+  _tandem_window_open_note (self, note_id);
+  _tandem_window_select_row (self, note_id);
+}
+
+/**
+ * tandem_window_search:
+ *
+ * Shows the notes that hold @text.
+ */
+void
+tandem_window_search (TandemWindow *self,
+                      const char   *text)
+{
+  g_return_if_fail (TANDEM_IS_WINDOW (self));
+
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), text);
+  search_changed_cb (self);
+}

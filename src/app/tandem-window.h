@@ -19,5 +19,9 @@ TandemWindow     *tandem_window_new          (TandemApplication *app,
                                               TandemPeer        *peer);
 TandemNoteEditor *tandem_window_get_editor   (TandemWindow      *self);
 const char       *tandem_window_get_notebook (TandemWindow      *self);
+void              tandem_window_show_note    (TandemWindow      *self,
+                                              const char        *note_id);
+void              tandem_window_search       (TandemWindow      *self,
+                                              const char        *text);
 
 G_END_DECLS
