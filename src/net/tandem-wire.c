@@ -15,7 +15,7 @@
  *   want      notebook, note, version               resend what I lack
  *   check     notebook, note, version, sum          text+fields checksum
  *   presence  state, notebook?, note?, pos?, anchor?, version?
- *   rekey     notebook, key, removed[]              the key was rotated
+ *   rekey     notebook, key, removed[], members[]?  the key was rotated
  *   ping                                            liveness
  *   error     reason                                then the sender closes
  *
@@ -77,7 +77,7 @@ static const MessageSpec specs[TANDEM_WIRE_N_TYPES] = {
     { "state", M_STRING }, { "notebook", M_ID, TRUE }, { "note", M_ID, TRUE },
     { "pos", M_INT, TRUE }, { "anchor", M_INT, TRUE }, { "version", M_OBJECT, TRUE } } },
   [TANDEM_WIRE_REKEY] = { "rekey", {
-    { "notebook", M_ID }, { "key", M_HEX64 }, { "removed", M_ARRAY } } },
+    { "notebook", M_ID }, { "key", M_HEX64 }, { "removed", M_ARRAY }, { "members", M_ARRAY, TRUE } } },
   [TANDEM_WIRE_PING] = { "ping", { { NULL } } },
   [TANDEM_WIRE_ERROR_MESSAGE] = { "error", { { "reason", M_STRING } } },
 };

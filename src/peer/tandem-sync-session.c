@@ -231,15 +231,16 @@ add_version (JsonBuilder               *b,
   json_builder_add_value (b, tandem_version_vector_to_json (vv));
 }
 
+/* Proves we hold @key (the notebook's key, or the one before it). */
 static void
-send_auth (TandemSyncSession  *self,
-           TandemPeerNotebook *notebook)
+send_auth_with (TandemSyncSession *self,
+                GBytes            *key)
 {
   TandemRole role = tandem_transport_get_role (self->transport);
   const char *local = tandem_transport_get_local_fingerprint (self->transport);
   const char *remote = tandem_transport_get_remote_fingerprint (self->transport);
-  g_autofree char *tag = tandem_membership_tag (notebook->key, self->remote_nonce);
-  g_autofree char *proof = tandem_membership_proof (notebook->key, role, self->nonce, self->remote_nonce,
+  g_autofree char *tag = tandem_membership_tag (key, self->remote_nonce);
+  g_autofree char *proof = tandem_membership_proof (key, role, self->nonce, self->remote_nonce,
                                                     role == TANDEM_ROLE_CLIENT ? local : remote,
                                                     role == TANDEM_ROLE_CLIENT ? remote : local);
   JsonBuilder *b = tandem_wire_begin (TANDEM_WIRE_AUTH);
@@ -249,6 +250,13 @@ send_auth (TandemSyncSession  *self,
   json_builder_set_member_name (b, "proof");
   json_builder_add_string_value (b, proof);
   send_message (self, b);
+}
+
+static void
+send_auth (TandemSyncSession  *self,
+           TandemPeerNotebook *notebook)
+{
+  send_auth_with (self, notebook->key);
 }
 
 static NotebookState *
@@ -503,6 +511,21 @@ tandem_sync_session_send_rekey (TandemSyncSession *self,
       json_builder_add_string_value (b, peer);
     }
   json_builder_end_array (b);
+  /* who is a member now: a member that missed the removal learns it here
+   * even when the removal itself is not in this message */
+  {
+    g_autoptr(GPtrArray) members = _tandem_peer_list_members (self->peer, notebook_id);
+
+    json_builder_set_member_name (b, "members");
+    json_builder_begin_array (b);
+    for (guint i = 0; i < members->len; i++)
+      {
+        g_autofree char *peer = tandem_peer_id_to_string (((TandemStoreMember *) g_ptr_array_index (members, i))->peer_id);
+
+        json_builder_add_string_value (b, peer);
+      }
+    json_builder_end_array (b);
+  }
   send_message (self, b);
 }
 
@@ -666,7 +689,7 @@ handle_auth (TandemSyncSession *self,
   /* our own proof may have come before they had this notebook (they
    * joined it since) and been dropped: send it again; an open side
    * ignores it */
-  send_auth (self, notebook);
+  send_auth_with (self, key);
   if (key == notebook->previous_key)
     {
       /* a member that was offline when the key changed */
@@ -1094,6 +1117,37 @@ handle_rekey (TandemSyncSession *self,
       if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING ||
           !tandem_peer_id_from_string (json_node_get_string (node), peer))
         return fail (self, "rekey: a removed member must be a peer id");
+    }
+  if (json_object_has_member (msg, "members"))
+    {
+      JsonArray *listed = json_object_get_array_member (msg, "members");
+      g_autoptr(GHashTable) current = g_hash_table_new (g_int64_hash, g_int64_equal);
+      g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) known = NULL;
+
+      if (json_array_get_length (listed) > TANDEM_WIRE_MAX_MEMBERS)
+        return fail (self, "rekey: too many members");
+      for (guint i = 0; i < json_array_get_length (listed); i++)
+        {
+          JsonNode *node = json_array_get_element (listed, i);
+          guint64 *peer = g_new0 (guint64, 1);
+
+          g_ptr_array_add (ids, peer);
+          if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING ||
+              !tandem_peer_id_from_string (json_node_get_string (node), peer))
+            return fail (self, "rekey: a member must be a peer id");
+          g_hash_table_add (current, peer);
+        }
+      /* whom we know as a member and the new key's holder does not */
+      known = _tandem_peer_list_members (self->peer, notebook_id);
+      for (guint i = 0; i < known->len; i++)
+        {
+          guint64 peer = ((TandemStoreMember *) g_ptr_array_index (known, i))->peer_id;
+
+          if (peer != tandem_peer_get_id (self->peer) && peer != self->remote_peer &&
+              !g_hash_table_contains (current, &peer))
+            g_ptr_array_add (removed, g_memdup2 (&peer, sizeof peer));
+        }
     }
   if (!_tandem_peer_rekey_notebook (self->peer, self, notebook_id, key, removed, &error))
     _tandem_peer_notice (self->peer, "cannot take the new key of notebook %s: %s", notebook_id,

@@ -493,6 +493,20 @@ tandem_store_add_member (TandemStore  *self,
   if (!check_notebook (self, notebook_id, error))
     return FALSE;
 
+  stmt = _tandem_store_prepare (self, "SELECT 1 FROM removed_members WHERE notebook_id = ?1 AND peer_id = ?2",
+                                error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, notebook_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, peer_hex, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_FAILED,
+                   "Peer %s was removed from notebook %s and is not taken back", peer_hex, notebook_id);
+      return FALSE;
+    }
+  g_clear_pointer (&stmt, _tandem_store_stmt_release);
+
   stmt = _tandem_store_prepare (self,
                                 "INSERT INTO members (notebook_id, peer_id, name, cert_fingerprint)"
                                 " VALUES (?1, ?2, ?3, ?4)"
@@ -512,7 +526,8 @@ tandem_store_add_member (TandemStore  *self,
  * tandem_store_remove_member:
  *
  * Removes a peer from a notebook's members, with the version last heard
- * from it. Where it was seen stays: it may be a member of other notebooks.
+ * from it, for good: tandem_store_add_member() refuses it from now on.
+ * Where it was seen stays: it may be a member of other notebooks.
  *
  * Returns: %TRUE on success; %TANDEM_STORE_ERROR_NOT_FOUND if it was not a
  *   member
@@ -539,7 +554,14 @@ tandem_store_remove_member (TandemStore  *self,
     return FALSE;
   if (sqlite3_changes (self->db) == 0)
     return not_a_member (error, peer_hex, notebook_id);
-  return TRUE;
+  g_clear_pointer (&stmt, _tandem_store_stmt_release);
+  stmt = _tandem_store_prepare (self, "INSERT OR IGNORE INTO removed_members (notebook_id, peer_id) VALUES (?1, ?2)",
+                                error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, notebook_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, peer_hex, -1, SQLITE_STATIC);
+  return _tandem_store_step_done (self, stmt, "remember the removal", error);
 }
 
 /**

@@ -170,6 +170,15 @@ static const char * const migrations[] = {
   "  last_seen INTEGER NOT NULL,"
   "  PRIMARY KEY (peer_id, host, port)"
   ");",
+
+  /* 4 -> 5: a removed member stays removed. Member lists merge by union
+   * between peers, so without this a member that had not heard of the
+   * removal yet would hand the removed one back. */
+  "CREATE TABLE removed_members ("
+  "  notebook_id TEXT NOT NULL REFERENCES notebooks (id) ON DELETE CASCADE,"
+  "  peer_id     TEXT NOT NULL CHECK (length (peer_id) = 16),"
+  "  PRIMARY KEY (notebook_id, peer_id)"
+  ");",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == TANDEM_STORE_SCHEMA_VERSION);

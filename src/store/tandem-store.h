@@ -44,7 +44,7 @@ typedef enum
 GQuark tandem_store_error_quark (void);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define TANDEM_STORE_SCHEMA_VERSION 4
+#define TANDEM_STORE_SCHEMA_VERSION 5
 
 /* Times in the store are microseconds since the Unix epoch (UTC), as
  * g_get_real_time() gives them. */
