@@ -12,7 +12,9 @@
 #include <glib/gi18n.h>
 
 #include "tandem-resources.h"
+#include "tandem-preferences-window.h"
 #include "tandem-search-provider.h"
+#include "tandem-welcome.h"
 #include "tandem-window.h"
 
 struct _TandemApplication
@@ -92,21 +94,44 @@ about_action (GSimpleAction *action,
                          NULL);
 }
 
+/* The preferences of the profile and of the notebook the window shows. */
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  TandemApplication *self = TANDEM_APPLICATION (user_data);
+  TandemWindow *window = NULL;
+  TandemPreferencesWindow *preferences;
+
+  if (self->peer == NULL)
+    return;
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l && window == NULL; l = l->next)
+    if (TANDEM_IS_WINDOW (l->data))
+      window = l->data;
+  preferences = tandem_preferences_window_new (GTK_WINDOW (window), self->peer,
+                                               window ? tandem_window_get_notebook (window) : NULL);
+  gtk_window_present (GTK_WINDOW (preferences));
+}
+
 static const GActionEntry app_actions[] = {
   { "quit", quit_action },
   { "about", about_action },
+  { "preferences", preferences_action },
 };
 
 static void
 tandem_application_startup (GApplication *app)
 {
   static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *preferences_accels[] = { "<Control>comma", NULL };
   g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
 
   G_APPLICATION_CLASS (tandem_application_parent_class)->startup (app);
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", preferences_accels);
   gtk_css_provider_load_from_resource (css, "/io/github/tandemnotes/Tandem/style.css");
   gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
                                               GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
@@ -127,8 +152,13 @@ static gboolean
 open_profile (TandemApplication  *self,
               GError            **error)
 {
+  g_autoptr(GError) thin_error = NULL;
+
   if (!open_store (self, error))
     return FALSE;
+  /* versions are kept no longer than the user chose (the preferences) */
+  if (!tandem_preferences_thin_history (self->store, NULL, &thin_error))
+    g_warning ("Could not thin the history: %s", thin_error->message);
   self->peer = tandem_peer_new (self->store, error);
   if (self->peer == NULL)
     return FALSE;
@@ -170,7 +200,16 @@ tandem_application_activate (GApplication *app)
           gtk_window_present (GTK_WINDOW (dialog));
           return;
         }
-      window = GTK_WINDOW (tandem_window_new (self, self->peer));
+      {
+        g_autoptr(GError) welcome_error = NULL;
+        g_autofree char *welcome = tandem_welcome_add_note (self->peer, &welcome_error);
+
+        if (welcome_error != NULL)
+          g_warning ("Could not add the welcome note: %s", welcome_error->message);
+        window = GTK_WINDOW (tandem_window_new (self, self->peer));
+        if (welcome != NULL)
+          tandem_window_show_note (TANDEM_WINDOW (window), welcome);
+      }
     }
   gtk_window_present (window);
 }

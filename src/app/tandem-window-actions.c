@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "tandem-event-codec.h"
+#include "tandem-history-window.h"
 
 void
 _tandem_window_update_actions (TandemWindow *self)
@@ -26,6 +27,7 @@ _tandem_window_update_actions (TandemWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", note != NULL && tandem_note_can_undo (note));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", note != NULL && tandem_note_can_redo (note));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.share", shared);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.history", note != NULL);
 }
 
 static GtkWidget *
@@ -137,6 +139,21 @@ search_action (GtkWidget  *widget,
 
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+static void
+history_action (GtkWidget  *widget,
+                const char *action,
+                GVariant   *parameter)
+{
+  TandemWindow *self = TANDEM_WINDOW (widget);
+  TandemSavedNote *saved = tandem_note_editor_get_note (self->editor);
+
+  if (saved == NULL)
+    return;
+  /* what is being typed is a version too */
+  tandem_note_editor_flush (self->editor);
+  gtk_window_present (GTK_WINDOW (tandem_history_window_new (GTK_WINDOW (self), self->peer, saved, self->editor)));
 }
 
 /* ---- notebooks ---- */
@@ -484,6 +501,7 @@ _tandem_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.share", NULL, share_action);
   gtk_widget_class_install_action (widget_class, "win.join", NULL, join_action);
   gtk_widget_class_install_action (widget_class, "win.add-peer", NULL, add_peer_action);
+  gtk_widget_class_install_action (widget_class, "win.history", NULL, history_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.new-note", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, GDK_CONTROL_MASK, "win.trash-note", NULL);
@@ -494,4 +512,5 @@ _tandem_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.new-notebook", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_j, GDK_CONTROL_MASK, "win.join", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_h, GDK_CONTROL_MASK, "win.history", NULL);
 }
