@@ -435,48 +435,243 @@ tandem_json_has_nul (const char *json,
   return FALSE;
 }
 
+/* ---- a strict reader of JSON's grammar (RFC 8259) ----
+ *
+ * json-glib is lenient: it takes single quotes, two documents in a row and
+ * more. Input from peers must be exactly JSON, so it is read once here by
+ * this small recursive-descent checker (depth-limited, so it cannot blow
+ * the stack either) before json-glib builds anything from it. */
+
+typedef struct
+{
+  const char *p;
+  const char *end;
+  guint depth;
+  guint max_depth;
+  const char *problem;
+} JsonCheck;
+
+static void
+skip_space (JsonCheck *c)
+{
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+    c->p++;
+}
+
+static gboolean check_value (JsonCheck *c);
+
+static gboolean
+check_literal (JsonCheck  *c,
+               const char *word)
+{
+  gsize n = strlen (word);
+
+  if ((gsize) (c->end - c->p) < n || memcmp (c->p, word, n) != 0)
+    {
+      c->problem = "not a JSON value";
+      return FALSE;
+    }
+  c->p += n;
+  return TRUE;
+}
+
+static gboolean
+check_string (JsonCheck *c)
+{
+  c->p++;   /* the opening quote */
+  while (c->p < c->end)
+    {
+      guchar ch = (guchar) *c->p;
+
+      if (ch == '"')
+        {
+          c->p++;
+          return TRUE;
+        }
+      if (ch < 0x20)
+        {
+          c->problem = "a control character in a string";
+          return FALSE;
+        }
+      if (ch == '\\')
+        {
+          c->p++;
+          if (c->p >= c->end)
+            break;
+          if (*c->p == 'u')
+            {
+              for (int i = 1; i <= 4; i++)
+                if (c->p + i >= c->end || !g_ascii_isxdigit (c->p[i]))
+                  {
+                    c->problem = "a bad \\u escape";
+                    return FALSE;
+                  }
+              if (strncmp (c->p + 1, "0000", 4) == 0)
+                {
+                  c->problem = "a NUL character in a string";
+                  return FALSE;
+                }
+              c->p += 5;
+              continue;
+            }
+          if (strchr ("\"\\/bfnrt", *c->p) == NULL || *c->p == '\0')
+            {
+              c->problem = "a bad escape in a string";
+              return FALSE;
+            }
+        }
+      c->p++;
+    }
+  c->problem = "an unterminated string";
+  return FALSE;
+}
+
+static gboolean
+check_number (JsonCheck *c)
+{
+  const char *start = c->p;
+
+  if (c->p < c->end && *c->p == '-')
+    c->p++;
+  if (c->p < c->end && *c->p == '0')
+    c->p++;
+  else if (c->p < c->end && g_ascii_isdigit (*c->p))
+    while (c->p < c->end && g_ascii_isdigit (*c->p))
+      c->p++;
+  else
+    goto bad;
+  if (c->p < c->end && *c->p == '.')
+    {
+      c->p++;
+      if (c->p >= c->end || !g_ascii_isdigit (*c->p))
+        goto bad;
+      while (c->p < c->end && g_ascii_isdigit (*c->p))
+        c->p++;
+    }
+  if (c->p < c->end && (*c->p == 'e' || *c->p == 'E'))
+    {
+      c->p++;
+      if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+        c->p++;
+      if (c->p >= c->end || !g_ascii_isdigit (*c->p))
+        goto bad;
+      while (c->p < c->end && g_ascii_isdigit (*c->p))
+        c->p++;
+    }
+  return c->p > start;
+
+bad:
+  c->problem = "a malformed number";
+  return FALSE;
+}
+
+static gboolean
+check_container (JsonCheck *c,
+                 char       close)
+{
+  gboolean object = close == '}';
+
+  if (++c->depth > c->max_depth)
+    {
+      c->problem = "arrays and objects nested too deep";
+      return FALSE;
+    }
+  c->p++;
+  skip_space (c);
+  if (c->p < c->end && *c->p == close)
+    {
+      c->p++;
+      c->depth--;
+      return TRUE;
+    }
+  for (;;)
+    {
+      skip_space (c);
+      if (object)
+        {
+          if (c->p >= c->end || *c->p != '"')
+            {
+              c->problem = "an object member needs a quoted name";
+              return FALSE;
+            }
+          if (!check_string (c))
+            return FALSE;
+          skip_space (c);
+          if (c->p >= c->end || *c->p != ':')
+            {
+              c->problem = "a ':' is missing after a member name";
+              return FALSE;
+            }
+          c->p++;
+        }
+      if (!check_value (c))
+        return FALSE;
+      skip_space (c);
+      if (c->p < c->end && *c->p == ',')
+        {
+          c->p++;
+          continue;
+        }
+      if (c->p < c->end && *c->p == close)
+        {
+          c->p++;
+          c->depth--;
+          return TRUE;
+        }
+      c->problem = object ? "a ',' or '}' is missing" : "a ',' or ']' is missing";
+      return FALSE;
+    }
+}
+
+static gboolean
+check_value (JsonCheck *c)
+{
+  skip_space (c);
+  if (c->p >= c->end)
+    {
+      c->problem = "it ends where a value should be";
+      return FALSE;
+    }
+  switch (*c->p)
+    {
+    case '{': return check_container (c, '}');
+    case '[': return check_container (c, ']');
+    case '"': return check_string (c);
+    case 't': return check_literal (c, "true");
+    case 'f': return check_literal (c, "false");
+    case 'n': return check_literal (c, "null");
+    default: return check_number (c);
+    }
+}
+
 /**
- * tandem_json_too_deep:
- * @json: JSON text
+ * tandem_json_check:
+ * @json: text that should be one JSON document
  * @length: its length in bytes, or -1 when nul-terminated
  * @max_depth: how many arrays and objects may nest
  *
- * json-glib parses by recursion, so a few megabytes of "[[[[" from a peer
- * would overflow the stack. Input is checked here first, in one pass.
+ * Checks @json against JSON's grammar, strictly: one value, nothing after
+ * it but white space, no NUL (raw or escaped), nesting no deeper than
+ * @max_depth. It does not check UTF-8.
  *
- * Returns: %TRUE if arrays and objects nest deeper than @max_depth
+ * Returns: %NULL when @json is fine, else what is wrong with it (a
+ *   static string)
  */
-gboolean
-tandem_json_too_deep (const char *json,
-                      gssize      length,
-                      guint       max_depth)
+const char *
+tandem_json_check (const char *json,
+                   gssize      length,
+                   guint       max_depth)
 {
-  gsize n = length < 0 ? strlen (json) : (gsize) length;
-  gboolean in_string = FALSE;
-  guint depth = 0;
+  JsonCheck c = { json, json + (length < 0 ? strlen (json) : (gsize) length), 0, max_depth, NULL };
 
-  for (gsize i = 0; i < n; i++)
-    {
-      char c = json[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > max_depth)
-            return TRUE;
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-  return FALSE;
+  if (memchr (json, '\0', c.end - c.p) != NULL)
+    return "a NUL byte";
+  if (!check_value (&c))
+    return c.problem ? c.problem : "not JSON";
+  skip_space (&c);
+  if (c.p != c.end)
+    return "something follows the JSON value";
+  return NULL;
 }
 
 /**
@@ -494,11 +689,12 @@ tandem_events_from_string (const char  *json,
   g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
   JsonNode *root;
   JsonArray *array;
+  const char *problem;
 
-  if (tandem_json_too_deep (json, length, 64))
+  if ((problem = tandem_json_check (json, length, 64)) != NULL)
     {
       g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
-                   "events nest deeper than 64 arrays or objects");
+                   "events must be JSON: %s", problem);
       return NULL;
     }
   if (tandem_json_has_nul (json, length))

@@ -20,7 +20,7 @@ char                *tandem_events_to_string       (GPtrArray *events);
 GPtrArray           *tandem_events_from_string     (const char  *json,
                                                     gssize       length,
                                                     GError     **error);
-gboolean             tandem_json_too_deep          (const char  *json,
+const char          *tandem_json_check             (const char  *json,
                                                     gssize       length,
                                                     guint        max_depth);
 gboolean             tandem_json_has_nul           (const char  *json,

@@ -8,8 +8,9 @@
  * certificate fingerprints each end showed, which the membership proof is
  * bound to.
  *
- * Signals: "received" (text, length) for each text frame, and "closed"
- * (reason) once, when either side closes or the link fails.
+ * Signals: "received" (text, length) for each text frame (text %NULL for
+ * a frame that was not text), and "closed" (reason) once, when either side
+ * closes or the link fails.
  */
 #include "tandem-transport.h"
 

@@ -48,14 +48,12 @@ on_message (SoupWebsocketConnection *connection,
   gsize len;
   const char *data = g_bytes_get_data (message, &len);
 
+  /* a binary frame is handed on as "no text", for the protocol to refuse
+   * with an error frame that says why */
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
-    {
-      /* the protocol is JSON text only */
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA,
-                                       "binary frames are not part of the protocol");
-      return;
-    }
-  _tandem_transport_received (self, data, len);
+    _tandem_transport_received (self, NULL, 0);
+  else
+    _tandem_transport_received (self, data, len);
 }
 
 static void
@@ -155,7 +153,9 @@ tandem_websocket_transport_new (SoupWebsocketConnection *connection,
   self->connection = g_object_ref (connection);
   _tandem_transport_setup (TANDEM_TRANSPORT (self), role, local_fingerprint, remote_fingerprint,
                            remote_host);
-  soup_websocket_connection_set_max_incoming_payload_size (connection, TANDEM_TRANSPORT_MAX_FRAME);
+  /* room above the protocol's limit, so that a frame just over it is
+   * refused by the protocol with a reason rather than dropped by libsoup */
+  soup_websocket_connection_set_max_incoming_payload_size (connection, 2 * TANDEM_TRANSPORT_MAX_FRAME);
   /* liveness is the sync session's job (it must notice silence within
    * seconds, over any transport); libsoup's keepalive stays off */
   soup_websocket_connection_set_keepalive_interval (connection, 0);

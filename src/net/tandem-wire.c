@@ -194,6 +194,7 @@ tandem_wire_parse (const char      *data,
   JsonNode *root, *type_node;
   JsonObject *object;
   const char *name;
+  const char *problem;
 
   if (len > 0 && memchr (data, '\0', len) != NULL)
     {
@@ -201,16 +202,10 @@ tandem_wire_parse (const char      *data,
                    "a message may not contain a NUL byte");
       return NULL;
     }
-  if (tandem_json_has_nul (data, (gssize) len))
+  if ((problem = tandem_json_check (data, (gssize) len, TANDEM_WIRE_MAX_DEPTH)) != NULL)
     {
       g_set_error (error, TANDEM_WIRE_ERROR, TANDEM_WIRE_ERROR_MALFORMED,
-                   "a message may not contain a NUL character, raw or escaped");
-      return NULL;
-    }
-  if (tandem_json_too_deep (data, (gssize) len, TANDEM_WIRE_MAX_DEPTH))
-    {
-      g_set_error (error, TANDEM_WIRE_ERROR, TANDEM_WIRE_ERROR_MALFORMED,
-                   "a message may nest at most %d arrays and objects", TANDEM_WIRE_MAX_DEPTH);
+                   "a message must be exactly one JSON object: %s", problem);
       return NULL;
     }
   if (!g_utf8_validate_len (data, len, NULL))

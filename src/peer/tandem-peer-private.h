@@ -52,6 +52,8 @@ TandemSavedNote    *_tandem_peer_open_note           (TandemPeer  *self,
                                                       const char  *note_id,
                                                       gboolean     create,
                                                       GError     **error);
+void                _tandem_peer_forget_note         (TandemPeer  *self,
+                                                      const char  *note_id);
 gboolean            _tandem_peer_apply_remote        (TandemPeer         *self,
                                                       TandemSyncSession  *from,
                                                       TandemSavedNote    *saved,

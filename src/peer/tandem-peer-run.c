@@ -890,6 +890,7 @@ handle_line (Run  *run,
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
   JsonNode *root, *id;
+  const char *problem;
 
   g_strstrip (line);
   if (*line == '\0')
@@ -899,9 +900,11 @@ handle_line (Run  *run,
       reply_error (NULL, "a command must be valid UTF-8");
       return TRUE;
     }
-  if (tandem_json_too_deep (line, -1, 32))
+  if ((problem = tandem_json_check (line, -1, 32)) != NULL)
     {
-      reply_error (NULL, "a command may nest at most 32 arrays and objects");
+      g_autofree char *message = g_strdup_printf ("a command is one JSON object: %s", problem);
+
+      reply_error (NULL, message);
       return TRUE;
     }
   if (!json_parser_load_from_data (parser, line, -1, &error) ||

@@ -432,6 +432,19 @@ _tandem_peer_open_note (TandemPeer  *self,
   return keep_note (self, saved, notebook_id);
 }
 
+/* Forgets a note that was made for a message that was then refused. */
+void
+_tandem_peer_forget_note (TandemPeer *self,
+                          const char *note_id)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_remove (self->notes, note_id);
+  g_hash_table_remove (self->note_notebook, note_id);
+  if (!tandem_store_delete_note (self->store, note_id, &error))
+    _tandem_peer_notice (self, "%s", error->message);
+}
+
 /**
  * _tandem_peer_list_note_ids:
  *

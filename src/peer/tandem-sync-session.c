@@ -899,6 +899,7 @@ handle_events (TandemSyncSession *self,
   TandemNote *note;
   NoteState *state;
   guint64 me = tandem_peer_get_id (self->peer);
+  gboolean created;
 
   if (notebook == NULL)
     return;
@@ -927,7 +928,8 @@ handle_events (TandemSyncSession *self,
         return fail (self, "run %u of note %s claims to be this peer's, which never made it",
                      i, note_id);
     }
-  if (saved == NULL)
+  created = saved == NULL;
+  if (created)
     {
       if (!note_of (self, msg, note_id, TRUE, &saved))
         return;
@@ -937,7 +939,12 @@ handle_events (TandemSyncSession *self,
     return fail (self, "too many runs of note %s wait for parents that never came", note_id);
 
   if (!_tandem_peer_apply_remote (self->peer, self, saved, events, &error))
-    return fail (self, "note %s: %s", note_id, error->message);
+    {
+      /* a note made for these runs goes with them */
+      if (created)
+        _tandem_peer_forget_note (self->peer, note_id);
+      return fail (self, "note %s: %s", note_id, error->message);
+    }
 
   /* they have what they sent */
   state = get_note_state (notebook, note_id);
@@ -1169,6 +1176,8 @@ on_received (TandemTransport *transport,
   if (self->closed)
     return;
   self->last_received = g_get_monotonic_time ();
+  if (text == NULL)
+    return fail (self, "binary frames are not part of the protocol");
   if (len > TANDEM_TRANSPORT_MAX_FRAME)
     return fail (self, "a message may be at most %u bytes", TANDEM_TRANSPORT_MAX_FRAME);
   msg = tandem_wire_parse (text, len, &type, &error);

@@ -1510,3 +1510,38 @@ fail:
   _tandem_store_rollback (self);
   return FALSE;
 }
+
+/**
+ * tandem_store_delete_note:
+ *
+ * Deletes a note and everything kept of it, for good. For a note that was
+ * made a moment ago by a message then refused; users' notes go through the
+ * trash (tandem_store_purge_trash()).
+ *
+ * Returns: %TRUE on success; %TANDEM_STORE_ERROR_NOT_FOUND if there is no
+ *   such note
+ */
+gboolean
+tandem_store_delete_note (TandemStore  *self,
+                          const char   *note_id,
+                          GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (note_id != NULL, FALSE);
+
+  stmt = _tandem_store_prepare (self, "DELETE FROM notes WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, note_id, -1, SQLITE_STATIC);
+  if (!_tandem_store_step_done (self, stmt, "delete the note", error))
+    return FALSE;
+  if (sqlite3_changes (self->db) == 0)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
+                   "No note has the id %s in %s", note_id, tandem_store_get_path (self));
+      return FALSE;
+    }
+  return TRUE;
+}

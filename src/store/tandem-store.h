@@ -312,6 +312,9 @@ GPtrArray    *tandem_store_list_addresses             (TandemStore  *self,
 char         *tandem_store_create_note                (TandemStore  *self,
                                                        const char   *notebook_id,
                                                        GError      **error);
+gboolean      tandem_store_delete_note                (TandemStore  *self,
+                                                       const char   *note_id,
+                                                       GError      **error);
 gboolean      tandem_store_add_note                   (TandemStore  *self,
                                                        const char   *notebook_id,
                                                        const char   *note_id,

@@ -54,6 +54,10 @@ MAX_PENDING = 20000          # TANDEM_SESSION_MAX_PENDING
 STRANGER_TYPES = {'hello', 'auth', 'ping', 'error'}
 
 ERROR, HARMLESS, NO_CHANGE = 'error', 'harmless', 'no change'
+# Refused by the WebSocket layer (libsoup) before it is a Tandem message:
+# RFC 6455 says to close with 1007, invalid frame payload data, and libsoup
+# does, so no error frame can come first.
+WS_INVALID = 'websocket 1007'
 
 tests = []
 
@@ -154,8 +158,10 @@ CASES = [
     Case('100,000-deep nesting in a string-less object', lambda c: ['{"type":"ping","x":' + '{"a":' * 100000
                                                                     + '1' + '}' * 100000 + '}']),
     # -- bytes that are not text
-    Case('invalid UTF-8 (raw frame)', lambda c: [encode_frame(OP_TEXT, b'{"type":"ping","x":"\xff\xfe\xc0"}')]),
-    Case('overlong UTF-8 (raw frame)', lambda c: [encode_frame(OP_TEXT, b'{"type":"ping","x":"\xc0\xaf"}')]),
+    Case('invalid UTF-8 (raw frame)', lambda c: [encode_frame(OP_TEXT, b'{"type":"ping","x":"\xff\xfe\xc0"}')],
+         expect={'member': WS_INVALID, 'stranger': WS_INVALID}),
+    Case('overlong UTF-8 (raw frame)', lambda c: [encode_frame(OP_TEXT, b'{"type":"ping","x":"\xc0\xaf"}')],
+         expect={'member': WS_INVALID, 'stranger': WS_INVALID}),
     Case('NUL byte (raw frame)', lambda c: [encode_frame(OP_TEXT, b'{"type":"ping"}\x00')]),
     Case('NUL byte inside a string (raw frame)', lambda c: [encode_frame(OP_TEXT, b'{"type":"ping","x":"a\x00b"}')]),
     Case('escaped NUL in inserted text', lambda c: [events(c, [dict(ins(random_peer_id(), 0, c.heads, c.length,
@@ -290,7 +296,7 @@ def run_case(ctx, case, mode):
         n_before = len(client.messages)
         sent_all = send_all(client, case.frames(ctx))
         expect = case.expect[mode]
-        if expect == ERROR:
+        if expect in (ERROR, WS_INVALID):
             # at once: not when the session times out for silence (8 s)
             client.wait_for('error', timeout=5)
         else:
@@ -318,6 +324,11 @@ def run_case(ctx, case, mode):
                 ok = False
                 details.append('the connection stayed open')
             summary = f'error "{reason}" and closed' if ok else 'refused with an error frame and a close'
+        elif expect == WS_INVALID:
+            if not (client.close_frame and client.close_frame[0] == 1007):
+                ok = False
+                details.append('no WebSocket close with code 1007')
+            summary = 'closed by the WebSocket layer with 1007' if ok else 'closed with 1007'
         elif expect == HARMLESS:
             if reason is not None or closed:
                 ok = False

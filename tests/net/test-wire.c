@@ -88,6 +88,18 @@ test_refused (void)
   assert_refused ("{\"proto\":1}", -1, TANDEM_WIRE_ERROR_MALFORMED, "type");
   assert_refused ("{\"type\":7}", -1, TANDEM_WIRE_ERROR_MALFORMED, "type");
   assert_refused ("{\"type\":\"gossip\"}", -1, TANDEM_WIRE_ERROR_PROTOCOL, "unknown message type");
+  /* exactly JSON, where json-glib alone would be lenient */
+  assert_refused ("{\"type\":\"ping\"} {\"type\":\"ping\"}", -1, TANDEM_WIRE_ERROR_MALFORMED, "follows");
+  assert_refused ("{'type':'ping'}", -1, TANDEM_WIRE_ERROR_MALFORMED, "quoted name");
+  assert_refused ("{\"type\":\"ping\",}", -1, TANDEM_WIRE_ERROR_MALFORMED, "quoted name");
+  assert_refused ("{\"type\":\"presence\",\"state\":\"online\",\"pos\":01}", -1,
+                  TANDEM_WIRE_ERROR_MALFORMED, "missing");
+  assert_refused ("{\"type\":\"presence\",\"state\":\"online\",\"pos\":1.}", -1,
+                  TANDEM_WIRE_ERROR_MALFORMED, "number");
+  assert_refused ("{\"type\":\"error\",\"reason\":\"a\tb\"}", -1, TANDEM_WIRE_ERROR_MALFORMED, "control");
+  assert_refused ("{\"type\":\"error\",\"reason\":\"\\x\"}", -1, TANDEM_WIRE_ERROR_MALFORMED, "escape");
+  assert_refused ("{\"type\":\"error\",\"reason\":\"open", -1, TANDEM_WIRE_ERROR_MALFORMED, "unterminated");
+  assert_refused ("{\"type\":\"ping\",\"x\":tru}", -1, TANDEM_WIRE_ERROR_MALFORMED, "not a JSON value");
   assert_refused ("{\"type\":\"auth\",\"tag\":\"00112233445566FF\",\"proof\":\"00\"}", -1,
                   TANDEM_WIRE_ERROR_MALFORMED, "hex");
   assert_refused ("{\"type\":\"auth\",\"proof\":\"00\"}", -1, TANDEM_WIRE_ERROR_MALFORMED, "missing");
