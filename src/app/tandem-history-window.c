@@ -288,7 +288,17 @@ show_group (TandemHistoryWindow *self,
   /* Translators: above an old version's text: a day, a time of day and
    * who wrote it, "Yesterday at 14:10 · Ann, You" */
   label = g_strdup_printf (_("%s at %s · %s"), day, when, group->who);
-  gtk_label_set_label (self->preview_label, text ? label : _("This version cannot be shown"));
+  if (text == NULL)
+    gtk_label_set_label (self->preview_label, _("This version cannot be shown"));
+  else if (*text == '\0')
+    {
+      /* Translators: above an old version that had no text */
+      g_autofree char *empty = g_strdup_printf (_("%s · The note was empty"), label);
+
+      gtk_label_set_label (self->preview_label, empty);
+    }
+  else
+    gtk_label_set_label (self->preview_label, label);
   update_restore (self);
 }
 
@@ -487,6 +497,20 @@ restore_action (GtkWidget  *widget,
   gtk_window_close (GTK_WINDOW (self));
 }
 
+/* GtkSourceView's schemes do not follow libadwaita's dark style by
+ * themselves. */
+static void
+update_scheme (TandemHistoryWindow *self)
+{
+  GtkSourceStyleSchemeManager *schemes = gtk_source_style_scheme_manager_get_default ();
+  gboolean dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  GtkSourceStyleScheme *scheme = gtk_source_style_scheme_manager_get_scheme (schemes, dark ? "Adwaita-dark" : "Adwaita");
+
+  if (scheme != NULL)
+    gtk_source_buffer_set_style_scheme (GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (self->preview))),
+                                        scheme);
+}
+
 /* ---- the object ---- */
 
 static void
@@ -495,6 +519,7 @@ tandem_history_window_dispose (GObject *object)
   TandemHistoryWindow *self = TANDEM_HISTORY_WINDOW (object);
 
   g_clear_handle_id (&self->reload_id, g_source_remove);
+  g_signal_handlers_disconnect_by_data (adw_style_manager_get_default (), self);
   /* the list's rows go with the template, and would select nothing */
   if (self->versions_list != NULL)
     g_signal_handlers_disconnect_by_data (self->versions_list, self);
@@ -552,6 +577,8 @@ tandem_history_window_init (TandemHistoryWindow *self)
     gtk_source_buffer_set_language (GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (self->preview))),
                                     markdown);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "history.restore", FALSE);
+  update_scheme (self);
+  g_signal_connect_swapped (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (update_scheme), self);
 }
 
 /**
