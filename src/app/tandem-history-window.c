@@ -176,7 +176,8 @@ group_row (const HistoryGroup *group,
   GtkWidget *text = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   GtkWidget *title = gtk_label_new (group->name ? group->name : group->who);
   g_autofree char *when = describe_group (group);
-  g_autofree char *detail = group->name ? g_strdup_printf ("%s · %s", group->who, when) : g_steal_pointer (&when);
+  /* Translators: under a named version: who made it, and when */
+  g_autofree char *detail = group->name ? g_strdup_printf (_("%s · %s"), group->who, when) : g_steal_pointer (&when);
   GtkWidget *subtitle = gtk_label_new (detail);
 
   gtk_label_set_xalign (GTK_LABEL (title), 0);
