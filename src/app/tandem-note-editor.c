@@ -385,6 +385,20 @@ tandem_note_editor_class_init (TandemNoteEditorClass *klass)
   gtk_widget_class_set_css_name (widget_class, "note-editor");
 }
 
+/* The text follows the light or dark style, like the rest of the app. */
+static void
+follow_style (TandemNoteEditor *self)
+{
+  AdwStyleManager *style = adw_style_manager_get_default ();
+  GtkSourceStyleSchemeManager *schemes = gtk_source_style_scheme_manager_get_default ();
+  GtkSourceStyleScheme *scheme =
+    gtk_source_style_scheme_manager_get_scheme (schemes, adw_style_manager_get_dark (style) ? "Adwaita-dark" : "Adwaita");
+
+  if (scheme != NULL)
+    gtk_source_buffer_set_style_scheme (GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (self->view))),
+                                        scheme);
+}
+
 static void
 tandem_note_editor_init (TandemNoteEditor *self)
 {
@@ -406,6 +420,9 @@ tandem_note_editor_init (TandemNoteEditor *self)
   if (markdown != NULL)
     gtk_source_buffer_set_language (GTK_SOURCE_BUFFER (buffer), markdown);
   g_signal_connect_swapped (buffer, "changed", G_CALLBACK (buffer_changed_cb), self);
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (follow_style), self,
+                           G_CONNECT_SWAPPED);
+  follow_style (self);
   gtk_widget_set_sensitive (GTK_WIDGET (self), FALSE);
 }
 

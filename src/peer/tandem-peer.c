@@ -281,15 +281,21 @@ _tandem_peer_find_notebook (TandemPeer *self,
   return NULL;
 }
 
+/* The name and colour as the profile has them now (the user may change
+ * them in the preferences while connected); each hello reads them. */
 const char *
 _tandem_peer_get_name (TandemPeer *self)
 {
+  g_free (self->name);
+  self->name = tandem_store_dup_display_name (self->store);
   return self->name;
 }
 
 const char *
 _tandem_peer_get_colour (TandemPeer *self)
 {
+  g_free (self->colour);
+  self->colour = tandem_store_dup_colour (self->store);
   return self->colour;
 }
 
