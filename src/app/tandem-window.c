@@ -574,6 +574,9 @@ _tandem_window_update_peers (TandemWindow *self)
       n_rows++;
     }
   gtk_widget_set_visible (GTK_WIDGET (self->peers_list), n_rows > 0);
+  /* the name may have changed in the preferences */
+  g_free (self->name);
+  self->name = tandem_store_dup_display_name (self->store);
   {
     g_autofree char *text = g_strdup_printf (_("You are %s, listening on port %u.%s%s"),
                                              self->name, tandem_peer_get_port (self->peer),
