@@ -29,6 +29,7 @@ struct _TandemApplication
   TandemStore *store;
   TandemPeer *peer;
   TandemSearchProvider *search_provider;
+  GSettings *settings;          /* NULL when the schema is not installed */
 };
 
 G_DEFINE_FINAL_TYPE (TandemApplication, tandem_application, ADW_TYPE_APPLICATION)
@@ -299,6 +300,7 @@ tandem_application_finalize (GObject *object)
   TandemApplication *self = TANDEM_APPLICATION (object);
 
   g_clear_object (&self->search_provider);
+  g_clear_object (&self->settings);
   g_clear_object (&self->peer);
   g_clear_object (&self->store);
   g_free (self->profile);
@@ -323,6 +325,16 @@ tandem_application_class_init (TandemApplicationClass *klass)
 static void
 tandem_application_init (TandemApplication *self)
 {
+  /* The schema id stays the same in .Devel builds (data/meson.build).
+   * Without it installed (running from a build directory without
+   * GSETTINGS_SCHEMA_DIR) the app runs on defaults rather than abort. */
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = source ? g_settings_schema_source_lookup (source, "io.github.tandemnotes.Tandem",
+                                                                                 TRUE) : NULL;
+
+  if (schema != NULL)
+    self->settings = g_settings_new_full (schema, NULL, NULL);
+
   g_application_add_main_option_entries (G_APPLICATION (self), options);
 }
 
@@ -348,4 +360,17 @@ tandem_application_get_peer (TandemApplication *self)
 {
   g_return_val_if_fail (TANDEM_IS_APPLICATION (self), NULL);
   return self->peer;
+}
+
+/**
+ * tandem_application_get_settings:
+ *
+ * Returns: (transfer none) (nullable): the app's settings, or %NULL when
+ *   its schema is not installed
+ */
+GSettings *
+tandem_application_get_settings (TandemApplication *self)
+{
+  g_return_val_if_fail (TANDEM_IS_APPLICATION (self), NULL);
+  return self->settings;
 }

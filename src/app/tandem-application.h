@@ -16,5 +16,6 @@ G_DECLARE_FINAL_TYPE (TandemApplication, tandem_application, TANDEM, APPLICATION
 
 TandemApplication *tandem_application_new      (void);
 TandemPeer        *tandem_application_get_peer (TandemApplication *self);
+GSettings         *tandem_application_get_settings (TandemApplication *self);
 
 G_END_DECLS

@@ -15,16 +15,33 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
-/* How long unnamed versions are kept, in days; 0 keeps them for ever.
- *
- * It belongs in GSettings (the key history-keep-days of the app's schema),
- * like the rest of what is this user's on this computer; the store keeps
- * only what belongs to a profile, and has no place for settings. Until the
- * app reads that schema the choice lasts as long as the process, and every
- * start begins at "for ever": thinning at startup with a default the user
- * may have changed would drop versions they chose to keep, while keeping
- * them loses nothing. */
+#include "tandem-application.h"
+
+/* How long unnamed versions are kept, in days; 0 keeps them for ever: the
+ * key history-keep-days of the app's settings. Without the schema (run
+ * from a build directory) the choice lasts as long as the process and
+ * starts at "for ever": thinning with a default the user may have changed
+ * would drop versions they chose to keep, while keeping them loses nothing. */
 static guint history_days = 0;
+
+static GSettings *
+app_settings (void)
+{
+  GApplication *app = g_application_get_default ();
+
+  return TANDEM_IS_APPLICATION (app) ? tandem_application_get_settings (TANDEM_APPLICATION (app)) : NULL;
+}
+
+static void
+set_history_days (guint days)
+{
+  GSettings *settings = app_settings ();
+
+  if (settings != NULL)
+    g_settings_set_uint (settings, "history-keep-days", days);
+  else
+    history_days = days;
+}
 
 /* The history row's choices, in its order. */
 static const guint history_choices[] = { 7, 30, 90, 0 };
@@ -74,7 +91,9 @@ G_DEFINE_FINAL_TYPE (TandemPreferencesWindow, tandem_preferences_window, ADW_TYP
 guint
 tandem_preferences_get_history_days (void)
 {
-  return history_days;
+  GSettings *settings = app_settings ();
+
+  return settings != NULL ? g_settings_get_uint (settings, "history-keep-days") : history_days;
 }
 
 /**
@@ -89,11 +108,13 @@ tandem_preferences_thin_history (TandemStore  *store,
                                  guint        *n_removed,
                                  GError      **error)
 {
+  guint days = tandem_preferences_get_history_days ();
+
   if (n_removed != NULL)
     *n_removed = 0;
-  if (history_days == 0)
+  if (days == 0)
     return TRUE;
-  return tandem_store_thin_versions (store, g_get_real_time () - (gint64) history_days * G_TIME_SPAN_DAY,
+  return tandem_store_thin_versions (store, g_get_real_time () - (gint64) days * G_TIME_SPAN_DAY,
                                      n_removed, error);
 }
 
@@ -237,7 +258,7 @@ history_cb (TandemPreferencesWindow *self)
 
   if (self->loading || selected >= G_N_ELEMENTS (history_choices))
     return;
-  history_days = history_choices[selected];
+  set_history_days (history_choices[selected]);
   if (!tandem_preferences_thin_history (self->store, &n, &error))
     toast (self, error->message);
   else if (n > 0)
@@ -314,7 +335,7 @@ tandem_preferences_window_new (GtkWindow  *parent,
   add_swatches (self);
   load_notebook (self);
   for (guint i = 0; i < G_N_ELEMENTS (history_choices); i++)
-    if (history_choices[i] == history_days)
+    if (history_choices[i] == tandem_preferences_get_history_days ())
       adw_combo_row_set_selected (self->history_row, i);
   self->loading = FALSE;
 

@@ -598,7 +598,21 @@ tandem_window_close_request_save (TandemWindow *self)
 static gboolean
 tandem_window_close_request (GtkWindow *window)
 {
+  GtkApplication *app = gtk_window_get_application (window);
+  GSettings *settings = TANDEM_IS_APPLICATION (app) ? tandem_application_get_settings (TANDEM_APPLICATION (app)) : NULL;
+
   tandem_window_close_request_save (TANDEM_WINDOW (window));
+  if (settings != NULL)
+    {
+      int width, height;
+
+      gtk_window_get_default_size (window, &width, &height);
+      g_settings_set_int (settings, "window-width", width);
+      g_settings_set_int (settings, "window-height", height);
+      g_settings_set_boolean (settings, "window-maximized", gtk_window_is_maximized (window));
+      if (TANDEM_WINDOW (window)->notebook_id != NULL)
+        g_settings_set_string (settings, "last-notebook", TANDEM_WINDOW (window)->notebook_id);
+    }
   return GTK_WINDOW_CLASS (tandem_window_parent_class)->close_request (window);
 }
 
@@ -684,9 +698,22 @@ tandem_window_new (TandemApplication *app,
 {
   TandemWindow *self = g_object_new (TANDEM_TYPE_WINDOW, "application", app, NULL);
   GtkTextBuffer *buffer;
+  GSettings *settings;
+  g_autofree char *last_notebook = NULL;
 
   self->peer = g_object_ref (peer);
   self->store = g_object_ref (tandem_peer_get_store (peer));
+  settings = tandem_application_get_settings (app);
+  if (settings != NULL)
+    {
+      g_autofree char *last = g_settings_get_string (settings, "last-notebook");
+
+      gtk_window_set_default_size (GTK_WINDOW (self), g_settings_get_int (settings, "window-width"),
+                                   g_settings_get_int (settings, "window-height"));
+      if (g_settings_get_boolean (settings, "window-maximized"))
+        gtk_window_maximize (GTK_WINDOW (self));
+      last_notebook = g_steal_pointer (&last);
+    }
   self->name = tandem_store_dup_display_name (self->store);
   tandem_note_editor_set_peer (self->editor, peer);
   buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (tandem_note_editor_get_view (self->editor)));
@@ -699,6 +726,10 @@ tandem_window_new (TandemApplication *app,
   g_signal_connect (peer, "peer-disconnected", G_CALLBACK (peer_connected_cb), self);
 
   _tandem_window_reload_notebooks (self);
+  /* the notebook shown last time, if it is still there */
+  for (guint i = 0; last_notebook != NULL && i < self->notebook_ids->len; i++)
+    if (g_str_equal (g_ptr_array_index (self->notebook_ids, i), last_notebook))
+      _tandem_window_select_notebook (self, last_notebook);
   _tandem_window_update_peers (self);
   _tandem_window_update_actions (self);
   user_active (self);
