@@ -113,6 +113,7 @@ def install_and_run(meson, builddir, app_id, linguas_file, results):
             os.path.join(datadir, 'icons', 'hicolor', 'scalable', 'apps', f'{app_id}.svg'),
             os.path.join(datadir, 'icons', 'hicolor', 'symbolic', 'apps', f'{app_id}-symbolic.svg'),
             os.path.join(datadir, 'dbus-1', 'services', f'{app_id}.service'),
+            os.path.join(datadir, 'gnome-shell', 'search-providers', f'{app_id}.search-provider.ini'),
         ]
         with open(linguas_file, encoding='utf-8') as f:
             linguas = [w for line in f for w in line.split('#', 1)[0].split()]
