@@ -6,6 +6,7 @@
 //
 // local: one dt Doc, Doc.del / Doc.ins per patch.  Their positions count
 //        unicode code points, like the traces, so no conversion is needed.
+//        Then (reload_ms) its toBytes() loaded by Doc.fromBytes.
 // merge: OpLog.fromBytes of the paper's .dt file (the whole event graph)
 //        then checkout() (the merge that produces the text).
 
@@ -30,7 +31,17 @@ if (opts.mode === 'local') {
           if (del > 0) doc.del(pos, del);
           if (ins.length > 0) doc.ins(pos, ins);
         }
-    return { text: () => doc.get(), dispose: () => doc.free(), encoded: () => doc.toBytes().length };
+    return { text: () => doc.get(), dispose: () => doc.free(), encoded: () => doc.toBytes().length,
+             // what a peer that missed the whole history does with it
+             reload: () => {
+               const bytes = doc.toBytes();
+               const t0 = performance.now();
+               const fresh = dt.Doc.fromBytes(bytes);
+               const text = fresh.get();
+               const ms = performance.now() - t0;
+               fresh.free();
+               return { ms, text };
+             } };
   };
 } else {
   const bytes = fs.readFileSync(findBinaryDoc(opts, 'dt'));

@@ -12,8 +12,13 @@
 //
 // Output: one JSON line
 //   {"events":N,"final_length":L,"matches_end":B,"replay_ms":X,
-//    "heap_growth_kb":K,"rss_growth_kb":R,"warmup":W}
+//    "heap_growth_kb":K,"rss_growth_kb":R,"warmup":W,
+//    "encoded_bytes":E,"reload_ms":T,"reload_matches":B}
 // events = keystrokes (inserted + deleted code points) x repeat, as in the paper.
+// encoded_bytes / reload_*: only where the script offers them (local mode):
+// the size of the whole history as the library saves it, and the time to
+// load that into a fresh document and read its text (after one untimed
+// warm-up load), i.e. a peer catching up on everything, minus the network.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -114,7 +119,7 @@ function memory() {
   return { heap: m.heapUsed + m.external, rss: m.rss };
 }
 
-// run() does one complete replay and returns { text, dispose, encoded? }: the closure
+// run() does one complete replay and returns { text, dispose, encoded?, reload? }: the closure
 // keeps the document alive until memory was measured; text() reads the final
 // text (not timed); dispose() frees a warm-up document (WebAssembly objects
 // are not garbage collected).
@@ -131,6 +136,11 @@ export function measure(opts, trace, run) {
   const after = memory();
   const text = out.text();
   const expected = trace.endContent.repeat(opts.repeat);
+  let reload = null;
+  if (out.reload) {
+    out.reload();   // warm-up
+    reload = out.reload();
+  }
   console.log(JSON.stringify({
     events: trace.keystrokes * opts.repeat,
     final_length: [...text].length,
@@ -140,6 +150,8 @@ export function measure(opts, trace, run) {
     rss_growth_kb: Math.round((after.rss - before.rss) / 1024),
     // the whole history as the library saves it (not timed)
     encoded_bytes: out.encoded ? out.encoded() : undefined,
+    reload_ms: reload ? Math.round(reload.ms * 1000) / 1000 : undefined,
+    reload_matches: reload ? reload.text === expected : undefined,
     warmup: opts.warmup,
   }));
 }

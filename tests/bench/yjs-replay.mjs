@@ -3,7 +3,8 @@
 //
 //   node --expose-gc yjs-replay.mjs TRACE.json.gz [--repeat N] [--mode local|merge]
 //
-// local: one Y.Doc, each trace txn is one Yjs transaction of delete/insert.
+// local: one Y.Doc, each trace txn is one Yjs transaction of delete/insert;
+//        then (reload_ms) its update V2 applied to a fresh Y.Doc.
 // merge: Y.applyUpdateV2 of the paper's .yjs file (the whole history in
 //        update V2 encoding) into a fresh Y.Doc.
 
@@ -60,7 +61,18 @@ if (opts.mode === 'local') {
           }
         });
     return { text: () => ytext.toString(), dispose: () => doc.destroy(),
-             encoded: () => Y.encodeStateAsUpdateV2(doc).length };
+             encoded: () => Y.encodeStateAsUpdateV2(doc).length,
+             // what a peer that missed the whole history does with it
+             reload: () => {
+               const update = Y.encodeStateAsUpdateV2(doc);
+               const t0 = performance.now();
+               const fresh = new Y.Doc();
+               Y.applyUpdateV2(fresh, update);
+               const text = fresh.getText('text').toString();
+               const ms = performance.now() - t0;
+               fresh.destroy();
+               return { ms, text };
+             } };
   };
 } else {
   const bytes = fs.readFileSync(findBinaryDoc(opts, 'yjs'));
