@@ -31,6 +31,9 @@
 #include "tandem-websocket-transport.h"
 
 #define BACKOFF_MIN_MS 250
+/* Presence goes out at most this often: typing moves the cursor on every
+ * key, and only where it ends matters. */
+#define PRESENCE_MS 50
 #define BACKOFF_MAX_MS 30000
 
 typedef struct
@@ -75,6 +78,7 @@ struct _TandemPeer
   char *presence_note;
   gint64 presence_pos;
   gint64 presence_anchor;
+  guint presence_id;
 };
 
 G_DEFINE_FINAL_TYPE (TandemPeer, tandem_peer, G_TYPE_OBJECT)
@@ -1004,8 +1008,9 @@ dial (gpointer data)
     return G_SOURCE_REMOVE;
   if (is_connected_to (self, target->peer_id))
     {
-      /* it dialled us; look again later in case that link drops */
-      schedule_dial (self, target);
+      /* it is connected another way (it dialled us, or another of its
+       * addresses); look again in a while, in case that link drops */
+      target->timer_id = g_timeout_add_seconds (5, dial, target);
       return G_SOURCE_REMOVE;
     }
   /* a member we know must show its pinned certificate */
@@ -1279,6 +1284,7 @@ tandem_peer_start (TandemPeer  *self,
 void
 tandem_peer_stop (TandemPeer *self)
 {
+  g_clear_handle_id (&self->presence_id, g_source_remove);
   while (self->leaving->len > 0)
     {
       DeferredLeave *leave = g_ptr_array_steal_index (self->leaving, self->leaving->len - 1);
@@ -1596,6 +1602,21 @@ tandem_peer_commit (TandemPeer       *self,
   return TRUE;
 }
 
+static gboolean
+send_presence (gpointer data)
+{
+  TandemPeer *self = data;
+  const char *note_id = self->presence_note;
+  const char *notebook_id = note_id ? g_hash_table_lookup (self->note_notebook, note_id) : NULL;
+  TandemSavedNote *saved = note_id ? g_hash_table_lookup (self->notes, note_id) : NULL;
+
+  self->presence_id = 0;
+  for (guint i = 0; i < self->sessions->len; i++)
+    tandem_sync_session_send_presence (g_ptr_array_index (self->sessions, i), self->presence_state,
+                                       notebook_id, saved, self->presence_pos, self->presence_anchor);
+  return G_SOURCE_REMOVE;
+}
+
 /**
  * tandem_peer_set_presence:
  * @state: "online" or "idle"
@@ -1610,16 +1631,13 @@ tandem_peer_set_presence (TandemPeer *self,
                           gint64      pos,
                           gint64      anchor)
 {
-  const char *notebook_id = note_id ? g_hash_table_lookup (self->note_notebook, note_id) : NULL;
-  TandemSavedNote *saved = note_id ? g_hash_table_lookup (self->notes, note_id) : NULL;
-
   g_free (self->presence_state);
   self->presence_state = g_strdup (state);
   g_free (self->presence_note);
   self->presence_note = g_strdup (note_id);
   self->presence_pos = pos;
   self->presence_anchor = anchor;
-  for (guint i = 0; i < self->sessions->len; i++)
-    tandem_sync_session_send_presence (g_ptr_array_index (self->sessions, i), state, notebook_id,
-                                       saved, pos, anchor);
+  /* a burst of cursor moves (typing) goes out as its last one */
+  if (self->presence_id == 0)
+    self->presence_id = g_timeout_add (PRESENCE_MS, send_presence, self);
 }

@@ -38,6 +38,9 @@
 /* "auth" messages naming no notebook of ours that we put up with */
 #define MAX_UNKNOWN_AUTHS 64
 
+/* A note is compared with the other side's after this much quiet. */
+#define CHECK_DELAY_MS 1000
+
 /* Insert runs longer than this go out in slices, to keep frames small. */
 #define MAX_SEND_RUN_LEN 32768
 
@@ -46,6 +49,7 @@ typedef struct
   TandemVersionVector *sent;    /* what they have or we sent them */
   TandemVersionVector *known;   /* what they said they have; NULL if unheard */
   char *checked;                /* the version last compared by "check" */
+  guint check_id;               /* a check waiting for the note to be quiet */
 } NoteState;
 
 typedef struct
@@ -89,6 +93,7 @@ static guint signals[N_SIGNALS];
 static void
 note_state_free (NoteState *state)
 {
+  g_clear_handle_id (&state->check_id, g_source_remove);
   tandem_version_vector_free (state->sent);
   g_clear_pointer (&state->known, tandem_version_vector_free);
   g_free (state->checked);
@@ -776,10 +781,69 @@ note_of (TandemSyncSession  *self,
 }
 
 static void
+maybe_check_now (TandemSyncSession *self,
+                 const char        *notebook_id,
+                 TandemSavedNote   *saved,
+                 NoteState         *state);
+
+typedef struct
+{
+  TandemSyncSession *session;   /* weak: the session removes its timers */
+  char *notebook_id;
+  char *note_id;
+} CheckLater;
+
+static gboolean
+check_later_cb (gpointer data)
+{
+  CheckLater *later = data;
+  TandemSyncSession *self = later->session;
+  NotebookState *notebook = g_hash_table_lookup (self->notebooks, later->notebook_id);
+  NoteState *state = notebook ? g_hash_table_lookup (notebook->notes, later->note_id) : NULL;
+  TandemSavedNote *saved = _tandem_peer_open_note (self->peer, later->notebook_id, later->note_id, FALSE, NULL);
+
+  if (state != NULL)
+    state->check_id = 0;
+  if (state != NULL && saved != NULL && !self->closed)
+    maybe_check_now (self, later->notebook_id, saved, state);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+check_later_free (gpointer data)
+{
+  CheckLater *later = data;
+
+  g_free (later->notebook_id);
+  g_free (later->note_id);
+  g_free (later);
+}
+
+/* Compares the note with the other side's once it has been quiet for
+ * CHECK_DELAY_MS: while people type, the versions meet all the time and a
+ * checksum of the whole note at each would cost more than the typing. */
+static void
 maybe_check (TandemSyncSession *self,
              const char        *notebook_id,
              TandemSavedNote   *saved,
              NoteState         *state)
+{
+  CheckLater *later;
+
+  if (state->check_id != 0)
+    g_source_remove (state->check_id);
+  later = g_new0 (CheckLater, 1);
+  later->session = self;
+  later->notebook_id = g_strdup (notebook_id);
+  later->note_id = g_strdup (tandem_saved_note_get_id (saved));
+  state->check_id = g_timeout_add_full (G_PRIORITY_LOW, CHECK_DELAY_MS, check_later_cb, later, check_later_free);
+}
+
+static void
+maybe_check_now (TandemSyncSession *self,
+                 const char        *notebook_id,
+                 TandemSavedNote   *saved,
+                 NoteState         *state)
 {
   TandemNote *note = tandem_saved_note_get_note (saved);
   const TandemVersionVector *version = tandem_note_get_version (note);
