@@ -12,9 +12,13 @@ main (int    argc,
       char **argv)
 {
   g_autoptr(TandemApplication) app = NULL;
+  /* TANDEM_LOCALEDIR, when set, is where the translations are instead of
+   * the install prefix's: a DESTDIR install (tests/po/run-ui-german.py) or
+   * the build directory's po/, which holds LANG/LC_MESSAGES/tandem.mo. */
+  const char *localedir = g_getenv ("TANDEM_LOCALEDIR");
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
