@@ -16,6 +16,7 @@
  *   check     notebook, note, version, sum          text+fields checksum
  *   presence  state, notebook?, note?, pos?, anchor?, version?
  *   rekey     notebook, key, removed[], members[]?  the key was rotated
+ *   neighbors notebook, peers[]                     whom I sync it with directly
  *   ping                                            liveness
  *   error     reason                                then the sender closes
  *
@@ -78,6 +79,7 @@ static const MessageSpec specs[TANDEM_WIRE_N_TYPES] = {
     { "pos", M_INT, TRUE }, { "anchor", M_INT, TRUE }, { "version", M_OBJECT, TRUE } } },
   [TANDEM_WIRE_REKEY] = { "rekey", {
     { "notebook", M_ID }, { "key", M_HEX64 }, { "removed", M_ARRAY }, { "members", M_ARRAY, TRUE } } },
+  [TANDEM_WIRE_NEIGHBORS] = { "neighbors", { { "notebook", M_ID }, { "peers", M_ARRAY } } },
   [TANDEM_WIRE_PING] = { "ping", { { NULL } } },
   [TANDEM_WIRE_ERROR_MESSAGE] = { "error", { { "reason", M_STRING } } },
 };

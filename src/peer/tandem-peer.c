@@ -34,6 +34,9 @@
 /* Presence goes out at most this often: typing moves the cursor on every
  * key, and only where it ends matters. */
 #define PRESENCE_MS 50
+/* Members we did not relay a note's new runs to (they had them first-hand)
+ * hear that we have them this long after, in one have for many runs. */
+#define ACK_MS 100
 #define BACKOFF_MAX_MS 30000
 
 typedef struct
@@ -68,6 +71,7 @@ struct _TandemPeer
   GHashTable *conflicts;        /* "note/field" reported as conflicts */
   GHashTable *announced;        /* peer ids (guint64 *) reported connected */
   GPtrArray *leaving;           /* DeferredLeave, not yet announced */
+  GHashTable *acks;             /* note id -> source of its coming acks */
 
   TandemServer *server;
   TandemDiscovery *discovery;
@@ -149,6 +153,7 @@ tandem_peer_finalize (GObject *object)
   g_hash_table_unref (self->conflicts);
   g_hash_table_unref (self->announced);
   g_ptr_array_unref (self->leaving);
+  g_hash_table_unref (self->acks);
   g_ptr_array_unref (self->sessions);
   g_ptr_array_unref (self->targets);
   G_OBJECT_CLASS (tandem_peer_parent_class)->finalize (object);
@@ -198,6 +203,8 @@ tandem_peer_init (TandemPeer *self)
   self->conflicts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->announced = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->leaving = g_ptr_array_new ();
+  /* removing an entry removes its source, which frees its Ack */
+  self->acks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->sessions = g_ptr_array_new_with_free_func (g_object_unref);
   self->targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
   self->presence_state = g_strdup ("online");
@@ -493,6 +500,36 @@ push_note (TandemPeer        *self,
     }
 }
 
+typedef struct
+{
+  TandemPeer *peer;
+  char *note_id;
+} Ack;
+
+static void
+ack_free (gpointer data)
+{
+  Ack *ack = data;
+
+  g_free (ack->note_id);
+  g_free (ack);
+}
+
+/* A have of one note to every member connected (see ACK_MS). */
+static gboolean
+send_acks (gpointer data)
+{
+  Ack *ack = data;
+  TandemPeer *self = ack->peer;
+  const char *notebook_id = g_hash_table_lookup (self->note_notebook, ack->note_id);
+  TandemSavedNote *saved = g_hash_table_lookup (self->notes, ack->note_id);
+
+  for (guint i = 0; saved != NULL && notebook_id != NULL && i < self->sessions->len; i++)
+    tandem_sync_session_send_have (g_ptr_array_index (self->sessions, i), notebook_id, saved);
+  g_hash_table_remove (self->acks, ack->note_id);   /* frees @ack after this returns */
+  return G_SOURCE_REMOVE;
+}
+
 gboolean
 _tandem_peer_apply_remote (TandemPeer         *self,
                            TandemSyncSession  *from,
@@ -503,7 +540,9 @@ _tandem_peer_apply_remote (TandemPeer         *self,
   TandemNote *note = tandem_saved_note_get_note (saved);
   g_autoptr(TandemVersionVector) before = tandem_version_vector_copy (tandem_note_get_version (note));
   g_autoptr(GPtrArray) errors = NULL;
+  g_autoptr(GArray) authors = g_array_new (FALSE, FALSE, sizeof (guint64));
   const TandemVersionVector *after;
+  const char *notebook_id;
 
   if (!tandem_note_receive_many (note, events, &errors))
     {
@@ -523,14 +562,38 @@ _tandem_peer_apply_remote (TandemPeer         *self,
   if (!tandem_saved_note_commit (saved, error))
     return FALSE;
 
-  push_note (self, saved, from);
   for (guint i = 0; i < tandem_version_vector_get_size (after); i++)
     {
       const TandemVersionEntry *entry = tandem_version_vector_get_entry (after, i);
 
       if (entry->count > tandem_version_vector_get (before, entry->peer))
-        g_signal_emit (self, signals[REMOTE_CHANGE], 0, tandem_saved_note_get_id (saved), entry->peer);
+        g_array_append_val (authors, entry->peer);
     }
+  /* on to the others: a gossip relay, so a chain converges */
+  notebook_id = g_hash_table_lookup (self->note_notebook, tandem_saved_note_get_id (saved));
+  for (guint i = 0; i < self->sessions->len; i++)
+    {
+      TandemSyncSession *session = g_ptr_array_index (self->sessions, i);
+
+      if (session != from &&
+          !tandem_sync_session_skip_relay (session, notebook_id, tandem_saved_note_get_id (saved), authors, after))
+        tandem_sync_session_push_note (session, notebook_id, saved);
+    }
+  /* the members not relayed to learn that we have these from a have,
+   * coalesced over a moment of typing */
+  if (!g_hash_table_contains (self->acks, tandem_saved_note_get_id (saved)))
+    {
+      Ack *ack = g_new0 (Ack, 1);
+
+      ack->peer = self;
+      ack->note_id = g_strdup (tandem_saved_note_get_id (saved));
+      g_hash_table_insert (self->acks, g_strdup (ack->note_id),
+                           GUINT_TO_POINTER (g_timeout_add_full (G_PRIORITY_DEFAULT, ACK_MS, send_acks, ack,
+                                                                 ack_free)));
+    }
+  for (guint i = 0; i < authors->len; i++)
+    g_signal_emit (self, signals[REMOTE_CHANGE], 0, tandem_saved_note_get_id (saved),
+                   g_array_index (authors, guint64, i));
   check_conflicts (self, saved);
   changed (self);
   return TRUE;
@@ -772,6 +835,29 @@ announce_leave (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Tells every member connected whom this peer syncs each notebook with,
+ * so that they do not relay to it what it gets first-hand. */
+static void
+announce_neighbors (TandemPeer *self)
+{
+  for (guint n = 0; n < self->notebooks->len; n++)
+    {
+      TandemPeerNotebook *notebook = g_ptr_array_index (self->notebooks, n);
+      g_autoptr(GArray) peers = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+      for (guint i = 0; i < self->sessions->len; i++)
+        {
+          TandemSyncSession *session = g_ptr_array_index (self->sessions, i);
+          guint64 remote = tandem_sync_session_get_remote_peer (session);
+
+          if (tandem_sync_session_has_notebook (session, notebook->id))
+            g_array_append_val (peers, remote);
+        }
+      for (guint i = 0; i < self->sessions->len; i++)
+        tandem_sync_session_send_neighbors (g_ptr_array_index (self->sessions, i), notebook->id, peers);
+    }
+}
+
 static void
 on_session_closed (TandemSyncSession *session,
                    const char        *reason,
@@ -784,6 +870,8 @@ on_session_closed (TandemSyncSession *session,
   gboolean was_open = notebooks->len > 0;
 
   g_ptr_array_remove (self->sessions, session);
+  if (was_open)
+    announce_neighbors (self);
   if (target != NULL)
     {
       target->session = NULL;
@@ -847,6 +935,7 @@ _tandem_peer_session_opened (TandemPeer        *self,
       target->peer_id = remote;
       tandem_store_remember_address (self->store, remote, target->host, target->port, NULL);
     }
+  announce_neighbors (self);
   if (!g_hash_table_contains (self->announced, &remote))
     {
       g_hash_table_add (self->announced, g_memdup2 (&remote, sizeof remote));
@@ -1284,7 +1373,14 @@ tandem_peer_start (TandemPeer  *self,
 void
 tandem_peer_stop (TandemPeer *self)
 {
+  GHashTableIter iter;
+  gpointer source;
+
   g_clear_handle_id (&self->presence_id, g_source_remove);
+  g_hash_table_iter_init (&iter, self->acks);
+  while (g_hash_table_iter_next (&iter, NULL, &source))
+    g_source_remove (GPOINTER_TO_UINT (source));
+  g_hash_table_remove_all (self->acks);
   while (self->leaving->len > 0)
     {
       DeferredLeave *leave = g_ptr_array_steal_index (self->leaving, self->leaving->len - 1);

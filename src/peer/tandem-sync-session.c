@@ -56,6 +56,7 @@ typedef struct
 {
   gboolean open;
   GHashTable *notes;            /* note id -> NoteState */
+  GHashTable *neighbors;        /* guint64 *: whom the other side syncs it with */
 } NotebookState;
 
 struct _TandemSyncSession
@@ -104,6 +105,7 @@ static void
 notebook_state_free (NotebookState *state)
 {
   g_hash_table_unref (state->notes);
+  g_hash_table_unref (state->neighbors);
   g_free (state);
 }
 
@@ -275,6 +277,7 @@ get_notebook_state (TandemSyncSession *self,
       state = g_new0 (NotebookState, 1);
       state->notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                             (GDestroyNotify) note_state_free);
+      state->neighbors = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
       g_hash_table_insert (self->notebooks, g_strdup (notebook_id), state);
     }
   return state;
@@ -295,10 +298,15 @@ get_note_state (NotebookState *notebook,
   return state;
 }
 
-static void
-send_have (TandemSyncSession *self,
-           const char        *notebook_id,
-           TandemSavedNote   *saved)
+/**
+ * tandem_sync_session_send_have:
+ *
+ * Tells the other side which events of the note this peer has.
+ */
+void
+tandem_sync_session_send_have (TandemSyncSession *self,
+                               const char        *notebook_id,
+                               TandemSavedNote   *saved)
 {
   JsonBuilder *b = tandem_wire_begin (TANDEM_WIRE_HAVE);
 
@@ -359,7 +367,7 @@ tandem_sync_session_push_note (TandemSyncSession *self,
   announced = g_hash_table_contains (notebook->notes, tandem_saved_note_get_id (saved));
   state = get_note_state (notebook, tandem_saved_note_get_id (saved));
   if (!announced)
-    send_have (self, notebook_id, saved);
+    tandem_sync_session_send_have (self, notebook_id, saved);
   if (tandem_version_vector_leq (version, state->sent))
     return;
 
@@ -1035,7 +1043,7 @@ handle_events (TandemSyncSession *self,
       add_version (b, tandem_note_get_version (note));
       send_message (self, b);
     }
-  send_have (self, notebook_id, saved);
+  tandem_sync_session_send_have (self, notebook_id, saved);
 }
 
 static void
@@ -1225,6 +1233,139 @@ handle_rekey (TandemSyncSession *self,
                          error->message);
 }
 
+/* Whom the other side syncs a notebook with directly. A peer that left
+ * that set may have taken with it runs we left to it: everything the other
+ * side has not acknowledged is sent again. */
+static void
+handle_neighbors (TandemSyncSession *self,
+                  JsonObject        *msg)
+{
+  NotebookState *notebook = open_notebook (self, msg);
+  JsonArray *peers;
+  g_autoptr(GHashTable) now = NULL;
+  gboolean lost = FALSE;
+  GHashTableIter iter;
+  guint64 *peer;
+
+  if (notebook == NULL)
+    return;
+  peers = json_object_get_array_member (msg, "peers");
+  if (json_array_get_length (peers) > TANDEM_WIRE_MAX_MEMBERS)
+    return fail (self, "neighbors: too many peers");
+  now = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  for (guint i = 0; i < json_array_get_length (peers); i++)
+    {
+      JsonNode *node = json_array_get_element (peers, i);
+      guint64 id;
+
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING ||
+          !tandem_peer_id_from_string (json_node_get_string (node), &id))
+        return fail (self, "neighbors: a peer must be a peer id");
+      g_hash_table_add (now, g_memdup2 (&id, sizeof id));
+    }
+  g_hash_table_iter_init (&iter, notebook->neighbors);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &peer, NULL))
+    lost |= !g_hash_table_contains (now, peer);
+  g_hash_table_unref (notebook->neighbors);
+  notebook->neighbors = g_steal_pointer (&now);
+  if (lost)
+    {
+      const char *notebook_id = json_object_get_string_member (msg, "notebook");
+      GHashTableIter notes;
+      const char *note_id;
+      NoteState *state;
+
+      g_hash_table_iter_init (&notes, notebook->notes);
+      while (g_hash_table_iter_next (&notes, (gpointer *) &note_id, (gpointer *) &state))
+        {
+          TandemSavedNote *saved = _tandem_peer_open_note (self->peer, notebook_id, note_id, FALSE, NULL);
+
+          tandem_version_vector_free (state->sent);
+          state->sent = state->known ? tandem_version_vector_copy (state->known) : tandem_version_vector_new ();
+          if (saved != NULL)
+            tandem_sync_session_push_note (self, notebook_id, saved);
+        }
+    }
+}
+
+/**
+ * tandem_sync_session_send_neighbors:
+ * @peers: (element-type guint64): whom this peer syncs the notebook with
+ */
+void
+tandem_sync_session_send_neighbors (TandemSyncSession *self,
+                                    const char        *notebook_id,
+                                    GArray            *peers)
+{
+  JsonBuilder *b;
+
+  if (!tandem_sync_session_has_notebook (self, notebook_id))
+    return;
+  b = tandem_wire_begin (TANDEM_WIRE_NEIGHBORS);
+  json_builder_set_member_name (b, "notebook");
+  json_builder_add_string_value (b, notebook_id);
+  json_builder_set_member_name (b, "peers");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      guint64 peer = g_array_index (peers, guint64, i);
+      g_autofree char *hex = NULL;
+
+      if (peer == self->remote_peer)
+        continue;
+      hex = tandem_peer_id_to_string (peer);
+      json_builder_add_string_value (b, hex);
+    }
+  json_builder_end_array (b);
+  send_message (self, b);
+}
+
+/**
+ * tandem_sync_session_skip_relay:
+ * @authors: (element-type guint64): whose runs a note just took
+ * @version: the note's version now
+ *
+ * When the other side syncs the notebook directly with every author of
+ * the runs, they reach it from them: relaying them as well would only
+ * multiply the traffic of a group where everyone is connected to everyone.
+ * They are counted as sent (if a direct link drops, "neighbors" says so and
+ * they are sent after all).
+ *
+ * Returns: whether to leave them out
+ */
+gboolean
+tandem_sync_session_skip_relay (TandemSyncSession         *self,
+                                const char                *notebook_id,
+                                const char                *note_id,
+                                GArray                    *authors,
+                                const TandemVersionVector *version)
+{
+  NotebookState *notebook = g_hash_table_lookup (self->notebooks, notebook_id);
+  NoteState *state;
+
+  if (notebook == NULL || !notebook->open || authors->len == 0)
+    return FALSE;
+  for (guint i = 0; i < authors->len; i++)
+    {
+      guint64 author = g_array_index (authors, guint64, i);
+
+      if (author == tandem_peer_get_id (self->peer) || !g_hash_table_contains (notebook->neighbors, &author))
+        return FALSE;
+    }
+  state = g_hash_table_lookup (notebook->notes, note_id);
+  if (state == NULL)
+    return FALSE;
+  for (guint i = 0; i < authors->len; i++)
+    {
+      guint64 author = g_array_index (authors, guint64, i);
+
+      tandem_version_vector_set (state->sent, author,
+                                 MAX (tandem_version_vector_get (state->sent, author),
+                                      tandem_version_vector_get (version, author)));
+    }
+  return TRUE;
+}
+
 static void
 on_received (TandemTransport *transport,
              const char      *text,
@@ -1262,6 +1403,7 @@ on_received (TandemTransport *transport,
     case TANDEM_WIRE_CHECK: handle_check (self, msg); break;
     case TANDEM_WIRE_PRESENCE: handle_presence (self, msg); break;
     case TANDEM_WIRE_REKEY: handle_rekey (self, msg); break;
+    case TANDEM_WIRE_NEIGHBORS: handle_neighbors (self, msg); break;
     case TANDEM_WIRE_PING: break;
     case TANDEM_WIRE_ERROR_MESSAGE:
       {

@@ -7,6 +7,7 @@
 #include <glib-object.h>
 
 #include "tandem-transport.h"
+#include "tandem-version-vector.h"
 
 G_BEGIN_DECLS
 
@@ -78,5 +79,16 @@ void               tandem_sync_session_send_presence    (TandemSyncSession *self
 gboolean           tandem_sync_session_is_synced        (TandemSyncSession *self,
                                                          const char       **reason);
 TandemPresence    *tandem_sync_session_dup_presence     (TandemSyncSession *self);
+void               tandem_sync_session_send_have        (TandemSyncSession *self,
+                                                         const char        *notebook_id,
+                                                         TandemSavedNote   *saved);
+void               tandem_sync_session_send_neighbors   (TandemSyncSession *self,
+                                                         const char        *notebook_id,
+                                                         GArray            *peers);
+gboolean           tandem_sync_session_skip_relay       (TandemSyncSession         *self,
+                                                         const char                *notebook_id,
+                                                         const char                *note_id,
+                                                         GArray                    *authors,
+                                                         const TandemVersionVector *version);
 
 G_END_DECLS
