@@ -58,6 +58,7 @@ gboolean            _tandem_peer_apply_remote        (TandemPeer         *self,
                                                       TandemSyncSession  *from,
                                                       TandemSavedNote    *saved,
                                                       GPtrArray          *events,
+                                                      gboolean           *settling,
                                                       GError            **error);
 void                _tandem_peer_session_opened      (TandemPeer         *self,
                                                       TandemSyncSession  *session);

@@ -34,9 +34,9 @@
 /* Presence goes out at most this often: typing moves the cursor on every
  * key, and only where it ends matters. */
 #define PRESENCE_MS 50
-/* Members we did not relay a note's new runs to (they had them first-hand)
- * hear that we have them this long after, in one have for many runs. */
-#define ACK_MS 100
+/* Runs from others are saved (and acknowledged) this long after they came,
+ * many at once; see Settle. */
+#define SETTLE_MS 20
 #define BACKOFF_MAX_MS 30000
 
 typedef struct
@@ -71,7 +71,7 @@ struct _TandemPeer
   GHashTable *conflicts;        /* "note/field" reported as conflicts */
   GHashTable *announced;        /* peer ids (guint64 *) reported connected */
   GPtrArray *leaving;           /* DeferredLeave, not yet announced */
-  GHashTable *acks;             /* note id -> source of its coming acks */
+  GHashTable *settling;         /* note id -> Settle: remote runs not saved yet */
 
   TandemServer *server;
   TandemDiscovery *discovery;
@@ -99,6 +99,8 @@ enum {
 };
 static guint signals[N_SIGNALS];
 
+typedef struct _Settle Settle;
+static void     settle_free     (Settle     *settle);
 static void     schedule_dial   (TandemPeer *self,
                                  Target     *target);
 static gboolean is_connected_to (TandemPeer *self,
@@ -153,7 +155,7 @@ tandem_peer_finalize (GObject *object)
   g_hash_table_unref (self->conflicts);
   g_hash_table_unref (self->announced);
   g_ptr_array_unref (self->leaving);
-  g_hash_table_unref (self->acks);
+  g_hash_table_unref (self->settling);
   g_ptr_array_unref (self->sessions);
   g_ptr_array_unref (self->targets);
   G_OBJECT_CLASS (tandem_peer_parent_class)->finalize (object);
@@ -203,8 +205,7 @@ tandem_peer_init (TandemPeer *self)
   self->conflicts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->announced = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->leaving = g_ptr_array_new ();
-  /* removing an entry removes its source, which frees its Ack */
-  self->acks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->settling = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) settle_free);
   self->sessions = g_ptr_array_new_with_free_func (g_object_unref);
   self->targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
   self->presence_state = g_strdup ("online");
@@ -500,67 +501,142 @@ push_note (TandemPeer        *self,
     }
 }
 
-typedef struct
+/* Runs from other peers are applied and passed on at once, and saved a
+ * moment later (SETTLE_MS), many in one commit: one fsync per remote
+ * keystroke would make a group's latency that of the disk. Their senders
+ * have them saved; what is acknowledged ("have") is only what is saved
+ * here. Until then they are kept, to be taken again if a later batch is
+ * refused and the note is loaded back from the store. */
+struct _Settle
 {
   TandemPeer *peer;
   char *note_id;
-} Ack;
+  GPtrArray *uncommitted;       /* of GPtrArray of TandemEvent: batches taken since the commit */
+  guint source_id;
+};
 
 static void
-ack_free (gpointer data)
+settle_free (Settle *settle)
 {
-  Ack *ack = data;
-
-  g_free (ack->note_id);
-  g_free (ack);
+  g_clear_handle_id (&settle->source_id, g_source_remove);
+  g_ptr_array_unref (settle->uncommitted);
+  g_free (settle->note_id);
+  g_free (settle);
 }
 
-/* A have of one note to every member connected (see ACK_MS). */
-static gboolean
-send_acks (gpointer data)
+static Settle *
+get_settle (TandemPeer *self,
+            const char *note_id)
 {
-  Ack *ack = data;
-  TandemPeer *self = ack->peer;
-  const char *notebook_id = g_hash_table_lookup (self->note_notebook, ack->note_id);
-  TandemSavedNote *saved = g_hash_table_lookup (self->notes, ack->note_id);
+  Settle *settle = g_hash_table_lookup (self->settling, note_id);
 
-  for (guint i = 0; saved != NULL && notebook_id != NULL && i < self->sessions->len; i++)
+  if (settle == NULL)
+    {
+      settle = g_new0 (Settle, 1);
+      settle->peer = self;
+      settle->note_id = g_strdup (note_id);
+      settle->uncommitted = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+      g_hash_table_insert (self->settling, settle->note_id, settle);
+    }
+  return settle;
+}
+
+/* Saves what a note took from others and tells every member connected. */
+static gboolean
+settle_now (gpointer data)
+{
+  Settle *settle = data;
+  TandemPeer *self = settle->peer;
+  const char *notebook_id = g_hash_table_lookup (self->note_notebook, settle->note_id);
+  TandemSavedNote *saved = g_hash_table_lookup (self->notes, settle->note_id);
+  g_autoptr(GError) error = NULL;
+
+  settle->source_id = 0;
+  if (saved == NULL || notebook_id == NULL)
+    {
+      g_hash_table_remove (self->settling, settle->note_id);
+      return G_SOURCE_REMOVE;
+    }
+  if (!tandem_saved_note_commit (saved, &error))
+    {
+      /* kept in memory; tried again in a while (a full disk may clear) */
+      _tandem_peer_notice (self, "note %s: %s", settle->note_id, error->message);
+      settle->source_id = g_timeout_add_seconds (1, settle_now, settle);
+      return G_SOURCE_REMOVE;
+    }
+  for (guint i = 0; i < self->sessions->len; i++)
     tandem_sync_session_send_have (g_ptr_array_index (self->sessions, i), notebook_id, saved);
-  g_hash_table_remove (self->acks, ack->note_id);   /* frees @ack after this returns */
+  g_hash_table_remove (self->settling, settle->note_id);
   return G_SOURCE_REMOVE;
 }
 
+static void
+settle_all (TandemPeer *self)
+{
+  g_autoptr(GList) settles = g_hash_table_get_values (self->settling);
+
+  for (GList *l = settles; l != NULL; l = l->next)
+    {
+      Settle *settle = l->data;
+
+      g_clear_handle_id (&settle->source_id, g_source_remove);
+      settle_now (settle);
+    }
+}
+
+/**
+ * _tandem_peer_apply_remote:
+ * @settling: (out): whether the note took something, to be saved and
+ *   acknowledged to every member a moment later; when %FALSE the sender
+ *   is owed an acknowledgement now
+ *
+ * Returns: %FALSE when the batch is refused (the note is then as before)
+ */
 gboolean
 _tandem_peer_apply_remote (TandemPeer         *self,
                            TandemSyncSession  *from,
                            TandemSavedNote    *saved,
                            GPtrArray          *events,
+                           gboolean           *settling,
                            GError            **error)
 {
   TandemNote *note = tandem_saved_note_get_note (saved);
   g_autoptr(TandemVersionVector) before = tandem_version_vector_copy (tandem_note_get_version (note));
+  guint pending_before = tandem_note_get_n_pending (note);
   g_autoptr(GPtrArray) errors = NULL;
   g_autoptr(GArray) authors = g_array_new (FALSE, FALSE, sizeof (guint64));
   const TandemVersionVector *after;
   const char *notebook_id;
+  Settle *settle;
 
+  *settling = FALSE;
   if (!tandem_note_receive_many (note, events, &errors))
     {
       g_autoptr(GError) revert_error = NULL;
 
       g_propagate_error (error, g_error_copy (g_ptr_array_index (errors, 0)));
       /* the batch is refused whole: what was valid in it may have been
-       * taken in memory, never saved; load the note again */
+       * taken in memory; load the note again, with what earlier batches
+       * brought that is not saved yet */
       if (!tandem_saved_note_revert (saved, &revert_error))
         _tandem_peer_notice (self, "note %s: %s", tandem_saved_note_get_id (saved), revert_error->message);
+      settle = g_hash_table_lookup (self->settling, tandem_saved_note_get_id (saved));
+      for (guint i = 0; settle != NULL && i < settle->uncommitted->len; i++)
+        tandem_note_receive_many (tandem_saved_note_get_note (saved), g_ptr_array_index (settle->uncommitted, i), NULL);
       reload_note (self, saved);
       return FALSE;
     }
   after = tandem_note_get_version (note);
+  if (tandem_version_vector_equal (before, after) && tandem_note_get_n_pending (note) == pending_before)
+    return TRUE;   /* nothing new */
+
+  settle = get_settle (self, tandem_saved_note_get_id (saved));
+  g_ptr_array_add (settle->uncommitted, g_ptr_array_ref (events));
+  if (settle->source_id == 0)
+    settle->source_id = g_timeout_add (SETTLE_MS, settle_now, settle);
+  *settling = TRUE;
   if (tandem_version_vector_equal (before, after))
-    return tandem_saved_note_commit (saved, error);   /* pending may have grown */
-  if (!tandem_saved_note_commit (saved, error))
-    return FALSE;
+    return TRUE;   /* only waiting for parents */
 
   for (guint i = 0; i < tandem_version_vector_get_size (after); i++)
     {
@@ -578,18 +654,6 @@ _tandem_peer_apply_remote (TandemPeer         *self,
       if (session != from &&
           !tandem_sync_session_skip_relay (session, notebook_id, tandem_saved_note_get_id (saved), authors, after))
         tandem_sync_session_push_note (session, notebook_id, saved);
-    }
-  /* the members not relayed to learn that we have these from a have,
-   * coalesced over a moment of typing */
-  if (!g_hash_table_contains (self->acks, tandem_saved_note_get_id (saved)))
-    {
-      Ack *ack = g_new0 (Ack, 1);
-
-      ack->peer = self;
-      ack->note_id = g_strdup (tandem_saved_note_get_id (saved));
-      g_hash_table_insert (self->acks, g_strdup (ack->note_id),
-                           GUINT_TO_POINTER (g_timeout_add_full (G_PRIORITY_DEFAULT, ACK_MS, send_acks, ack,
-                                                                 ack_free)));
     }
   for (guint i = 0; i < authors->len; i++)
     g_signal_emit (self, signals[REMOTE_CHANGE], 0, tandem_saved_note_get_id (saved),
@@ -1373,14 +1437,9 @@ tandem_peer_start (TandemPeer  *self,
 void
 tandem_peer_stop (TandemPeer *self)
 {
-  GHashTableIter iter;
-  gpointer source;
-
   g_clear_handle_id (&self->presence_id, g_source_remove);
-  g_hash_table_iter_init (&iter, self->acks);
-  while (g_hash_table_iter_next (&iter, NULL, &source))
-    g_source_remove (GPOINTER_TO_UINT (source));
-  g_hash_table_remove_all (self->acks);
+  /* nothing taken from others is left unsaved */
+  settle_all (self);
   while (self->leaving->len > 0)
     {
       DeferredLeave *leave = g_ptr_array_steal_index (self->leaving, self->leaving->len - 1);
@@ -1692,6 +1751,13 @@ tandem_peer_commit (TandemPeer       *self,
 {
   if (!tandem_saved_note_commit (saved, error))
     return FALSE;
+  {
+    /* what it took from others is saved with it */
+    Settle *settle = g_hash_table_lookup (self->settling, tandem_saved_note_get_id (saved));
+
+    if (settle != NULL)
+      g_ptr_array_set_size (settle->uncommitted, 0);
+  }
   push_note (self, saved, NULL);
   check_conflicts (self, saved);
   changed (self);

@@ -972,6 +972,7 @@ handle_events (TandemSyncSession *self,
   NoteState *state;
   guint64 me = tandem_peer_get_id (self->peer);
   gboolean created;
+  gboolean settling = FALSE;
 
   if (notebook == NULL)
     return;
@@ -1010,7 +1011,7 @@ handle_events (TandemSyncSession *self,
   if (tandem_note_get_n_pending (note) + n > TANDEM_SESSION_MAX_PENDING)
     return fail (self, "too many runs of note %s wait for parents that never came", note_id);
 
-  if (!_tandem_peer_apply_remote (self->peer, self, saved, events, &error))
+  if (!_tandem_peer_apply_remote (self->peer, self, saved, events, &settling, &error))
     {
       /* a note made for these runs goes with them */
       if (created)
@@ -1043,7 +1044,10 @@ handle_events (TandemSyncSession *self,
       add_version (b, tandem_note_get_version (note));
       send_message (self, b);
     }
-  tandem_sync_session_send_have (self, notebook_id, saved);
+  /* what it took is acknowledged once saved; a batch with nothing new
+   * (a relay we had first-hand) at once */
+  if (!settling)
+    tandem_sync_session_send_have (self, notebook_id, saved);
 }
 
 static void

@@ -756,10 +756,14 @@ assert_converged (Group      *g,
   g_autofree char *version0 = NULL;
 
   g->note_id = note_id;
-  if (!wait_for (group_converged, g, QUICK_MS))
+  /* converged in memory, and saved: runs from others are saved a moment
+   * after they come (SETTLE_MS in tandem-peer.c), and acknowledged then,
+   * so a group that is synced has saved them */
+  if (!wait_for (group_converged, g, QUICK_MS) || !wait_for (group_synced, g, QUICK_MS))
     {
       describe_group (g);
       g_assert_true (group_converged (g));
+      g_assert_true (group_synced (g));
     }
   text0 = note_text (g->peers[0], note_id);
   fields0 = note_fields (g->peers[0], note_id);
