@@ -35,6 +35,8 @@ valid_messages (void)
                                          "\"note\":\"%s\",\"pos\":3,\"anchor\":1,\"version\":{}}", id32, id32));
   g_ptr_array_add (out, g_strdup_printf ("{\"type\":\"rekey\",\"notebook\":\"%s\",\"key\":\"%s\",\"removed\":[]}",
                                          id32, hex64));
+  g_ptr_array_add (out, g_strdup_printf ("{\"type\":\"neighbors\",\"notebook\":\"%s\",\"peers\":[\"%s\"]}",
+                                         id32, peer));
   g_ptr_array_add (out, g_strdup ("{\"type\":\"ping\"}"));
   g_ptr_array_add (out, g_strdup ("{\"type\":\"error\",\"reason\":\"no\"}"));
   return out;
