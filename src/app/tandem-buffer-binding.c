@@ -37,6 +37,7 @@ struct _TandemBufferBinding
   gboolean pending_full_delete; /* "all deleted" came; its insert follows */
   guint commit_id;
   guint user_action_depth;
+  guint action_edits;           /* edits in the current user action */
 };
 
 G_DEFINE_FINAL_TYPE (TandemBufferBinding, tandem_buffer_binding, G_TYPE_OBJECT)
@@ -82,6 +83,36 @@ tandem_buffer_binding_flush (TandemBufferBinding *self)
 
 /* ---- buffer -> note ---- */
 
+/* GtkTextBuffer wraps every key press in a user action; undoing key by
+ * key is not what anyone wants. An action of one edit (a key) is left to
+ * the engine, which makes a run of typing or deleting one step; an action
+ * of several (a replaced selection, a paste over text) is one step. */
+static void
+begin_user_action_cb (GtkTextBuffer       *buffer,
+                      TandemBufferBinding *self)
+{
+  if (self->user_action_depth++ == 0)
+    self->action_edits = 0;
+}
+
+static void
+end_user_action_cb (GtkTextBuffer       *buffer,
+                    TandemBufferBinding *self)
+{
+  if (self->user_action_depth > 0 && --self->user_action_depth == 0 &&
+      self->note != NULL && self->action_edits > 1)
+    tandem_note_end_user_action (self->note);
+}
+
+/* Called before each edit the user makes: from its second edit on, a user
+ * action becomes one undo step. */
+static void
+note_user_edit (TandemBufferBinding *self)
+{
+  if (self->user_action_depth > 0 && ++self->action_edits == 2)
+    tandem_note_begin_user_action (self->note);
+}
+
 static void
 insert_text_cb (GtkTextBuffer       *buffer,
                 GtkTextIter         *location,
@@ -96,6 +127,7 @@ insert_text_cb (GtkTextBuffer       *buffer,
   if (self->applying || self->note == NULL)
     return;
   copy = g_strndup (text, len);
+  note_user_edit (self);
   event = tandem_note_insert (self->note, (guint) gtk_text_iter_get_offset (location), copy, &error);
   if (event == NULL)
     g_critical ("The editor and note %s disagree: %s", tandem_saved_note_get_id (self->saved), error->message);
@@ -115,27 +147,13 @@ delete_range_cb (GtkTextBuffer       *buffer,
 
   if (self->applying || self->note == NULL || from == to)
     return;
+  note_user_edit (self);
   event = tandem_note_delete (self->note, (guint) MIN (from, to), (guint) ABS (to - from), &error);
   if (event == NULL)
     g_critical ("The editor and note %s disagree: %s", tandem_saved_note_get_id (self->saved), error->message);
   schedule_commit (self);
 }
 
-static void
-begin_user_action_cb (GtkTextBuffer       *buffer,
-                      TandemBufferBinding *self)
-{
-  if (self->note != NULL && self->user_action_depth++ == 0)
-    tandem_note_begin_user_action (self->note);
-}
-
-static void
-end_user_action_cb (GtkTextBuffer       *buffer,
-                    TandemBufferBinding *self)
-{
-  if (self->note != NULL && self->user_action_depth > 0 && --self->user_action_depth == 0)
-    tandem_note_end_user_action (self->note);
-}
 
 /* ---- note -> buffer ---- */
 

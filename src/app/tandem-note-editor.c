@@ -338,6 +338,9 @@ tandem_note_editor_dispose (GObject *object)
 {
   TandemNoteEditor *self = TANDEM_NOTE_EDITOR (object);
 
+  /* first, so that taking the view apart calls nothing back here */
+  if (self->view != NULL)
+    g_signal_handlers_disconnect_by_data (gtk_text_view_get_buffer (GTK_TEXT_VIEW (self->view)), self);
   unwatch (self);
   g_clear_handle_id (&self->status_id, g_source_remove);
   if (self->peer != NULL)

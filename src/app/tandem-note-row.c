@@ -131,7 +131,13 @@ tandem_note_row_update (TandemNoteRow *self,
   else
     shown = title;
   gtk_label_set_label (self->title, shown);
-  gtk_label_set_label (self->snippet, snippet ? snippet : "");
+  {
+    /* one line: the text's line breaks become spaces */
+    g_autofree char *line = g_strdup (snippet ? snippet : "");
+
+    g_strdelimit (line, "\n\r\t", ' ');
+    gtk_label_set_label (self->snippet, line);
+  }
   gtk_widget_set_visible (self->pin, pinned);
   gtk_label_set_label (self->people, people ? people : "");
   gtk_widget_set_visible (GTK_WIDGET (self->people), people != NULL && *people != '\0');

@@ -80,8 +80,10 @@ snapshot_caret (GtkTextView        *view,
   pango_layout_set_font_description (layout, font);
   pango_font_description_free (font);
   pango_layout_get_pixel_size (layout, &width, &height);
+  /* above the caret's line (the view's top margin leaves room for it on
+   * the first line), so the tag never covers the text the caret is in */
   gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (rect.x - 1, MAX (rect.y - height, 0)));
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (rect.x - 1, rect.y - height));
   gtk_snapshot_append_color (snapshot, &cursor->colour, &GRAPHENE_RECT_INIT (0, 0, width + 6, height));
   gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (3, 0));
   gtk_snapshot_append_layout (snapshot, layout, &white);

@@ -40,6 +40,7 @@ struct _TandemWindow
   guint refresh_id;
   guint presence_id;
   guint idle_id;
+  guint status_id;
   gboolean idle;
 };
 

@@ -82,7 +82,24 @@ matches_search (TandemWindow        *self,
   if (self->search == NULL || *self->search == '\0')
     return TRUE;
   needle = g_utf8_casefold (self->search, -1);
-  fields = g_utf8_casefold (info->fields ? info->fields : "", -1);
+  {
+    /* the values a person sees (title, tags), not the JSON around them */
+    g_autoptr(JsonNode) root = json_from_string (info->fields ? info->fields : "{}", NULL);
+    JsonObject *object = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+    JsonNode *tags = object ? json_object_get_member (object, "tags") : NULL;
+    g_autofree char *title = dup_json_string (object, "title");
+    GString *seen = g_string_new (title);
+
+    for (guint i = 0; tags && JSON_NODE_HOLDS_ARRAY (tags) && i < json_array_get_length (json_node_get_array (tags)); i++)
+      {
+        JsonNode *tag = json_array_get_element (json_node_get_array (tags), i);
+
+        if (JSON_NODE_HOLDS_VALUE (tag) && json_node_get_value_type (tag) == G_TYPE_STRING)
+          g_string_append_printf (seen, "\n%s", json_node_get_string (tag));
+      }
+    fields = g_utf8_casefold (seen->str, -1);
+    g_string_free (seen, TRUE);
+  }
   if (strstr (fields, needle) != NULL)
     return TRUE;
   /* the whole text, not only what the list shows */
@@ -173,6 +190,8 @@ refresh_idle (gpointer data)
   TandemWindow *self = data;
 
   self->refresh_id = 0;
+  /* a joined notebook gets its name from the members */
+  _tandem_window_reload_notebooks (self);
   _tandem_window_refresh_notes (self);
   return G_SOURCE_REMOVE;
 }
@@ -336,6 +355,8 @@ user_active (TandemWindow *self)
 static void
 buffer_changed_cb (TandemWindow *self)
 {
+  /* typing moves the cursor without a mark-set */
+  queue_presence (self);
   user_active (self);
   _tandem_window_queue_refresh (self);
   _tandem_window_update_actions (self);
@@ -400,7 +421,11 @@ row_selected_cb (TandemWindow  *self,
                  GtkListBoxRow *row)
 {
   const char *id = row ? tandem_note_row_get_id (TANDEM_NOTE_ROW (row)) : NULL;
-  TandemSavedNote *open = tandem_note_editor_get_note (self->editor);
+  TandemSavedNote *open;
+
+  if (gtk_widget_in_destruction (GTK_WIDGET (self)) || self->editor == NULL)
+    return;
+  open = tandem_note_editor_get_note (self->editor);
 
   if (id == NULL || (open && g_str_equal (id, tandem_saved_note_get_id (open))))
     return;
@@ -439,12 +464,26 @@ back_clicked_cb (TandemWindow *self)
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
 }
 
+static gboolean
+hide_status (gpointer data)
+{
+  TandemWindow *self = data;
+
+  self->status_id = 0;
+  gtk_revealer_set_reveal_child (self->status_revealer, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* A line above the notes for a while: what just happened on the network. */
 void
 _tandem_window_show_status (TandemWindow *self,
                             const char   *message)
 {
+  g_clear_handle_id (&self->status_id, g_source_remove);
   gtk_label_set_label (self->status_label, message ? message : "");
   gtk_revealer_set_reveal_child (self->status_revealer, message != NULL);
+  if (message != NULL)
+    self->status_id = g_timeout_add_seconds (10, hide_status, self);
 }
 
 /* ---- what the peer says ---- */
@@ -453,6 +492,7 @@ static void
 peer_changed_cb (TandemPeer   *peer,
                  TandemWindow *self)
 {
+  update_title (self);
   _tandem_window_show_remote_cursors (self);
   _tandem_window_update_peers (self);
   _tandem_window_queue_refresh (self);
@@ -492,6 +532,17 @@ peer_connected_cb (TandemPeer   *peer,
                    TandemWindow *self)
 {
   _tandem_window_reload_notebooks (self);
+  _tandem_window_update_peers (self);
+  /* "Joined…", "Connecting…" have served */
+  _tandem_window_show_status (self, NULL);
+}
+
+static void
+peer_disconnected_cb (TandemPeer   *peer,
+                      gpointer      session,
+                      const char   *reason,
+                      TandemWindow *self)
+{
   _tandem_window_update_peers (self);
 }
 
@@ -621,11 +672,18 @@ tandem_window_dispose (GObject *object)
 {
   TandemWindow *self = TANDEM_WINDOW (object);
 
+  /* first, so that taking the widgets apart calls nothing back here */
+  if (self->editor != NULL && tandem_note_editor_get_view (self->editor) != NULL)
+    g_signal_handlers_disconnect_by_data (gtk_text_view_get_buffer (GTK_TEXT_VIEW (tandem_note_editor_get_view (self->editor))),
+                                          self);
+  if (self->notes_list != NULL)
+    g_signal_handlers_disconnect_by_data (self->notes_list, self);
+  if (self->peer != NULL)
+    g_signal_handlers_disconnect_by_data (self->peer, self);
   g_clear_handle_id (&self->refresh_id, g_source_remove);
   g_clear_handle_id (&self->presence_id, g_source_remove);
   g_clear_handle_id (&self->idle_id, g_source_remove);
-  if (self->peer != NULL)
-    g_signal_handlers_disconnect_by_data (self->peer, self);
+  g_clear_handle_id (&self->status_id, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), TANDEM_TYPE_WINDOW);
   G_OBJECT_CLASS (tandem_window_parent_class)->dispose (object);
 }
@@ -723,7 +781,7 @@ tandem_window_new (TandemApplication *app,
   g_signal_connect (peer, "remote-change", G_CALLBACK (remote_change_cb), self);
   g_signal_connect (peer, "notice", G_CALLBACK (notice_cb), self);
   g_signal_connect (peer, "peer-connected", G_CALLBACK (peer_connected_cb), self);
-  g_signal_connect (peer, "peer-disconnected", G_CALLBACK (peer_connected_cb), self);
+  g_signal_connect (peer, "peer-disconnected", G_CALLBACK (peer_disconnected_cb), self);
 
   _tandem_window_reload_notebooks (self);
   /* the notebook shown last time, if it is still there */

@@ -1396,10 +1396,14 @@ test_close_with_note_open (gconstpointer data)
   g_autofree char *id = new_note (ann->win);
 
   type_at (ann->win, 0, "Written just before closing.");
-  gtk_window_close (GTK_WINDOW (ann->win));
-  WAIT_UNTIL (!gtk_widget_get_visible (GTK_WIDGET (ann->win)), "the window to close");
-  gtk_window_destroy (GTK_WINDOW (ann->win));
-  ann->win = NULL;
+  {
+    /* GTK owns a window: closing destroys it; hold it to watch that */
+    g_autoptr(TandemWindow) keep = g_object_ref (ann->win);
+
+    gtk_window_close (GTK_WINDOW (ann->win));
+    WAIT_UNTIL (!gtk_widget_get_visible (GTK_WIDGET (keep)), "the window to close");
+    ann->win = NULL;
+  }
   /* the presence (100 ms) and list (250 ms) timers would fire by now */
   spin (500);
   {
