@@ -388,6 +388,35 @@ value_label (GVariant *value)
   return g_variant_print (value, FALSE);
 }
 
+/* When this device got @id (wrote it, or heard of it): the time of the
+ * first version of the note that holds it. */
+static char *
+dup_arrival (TandemWindow    *self,
+             TandemSavedNote *saved,
+             const TandemEventId *id)
+{
+  gint64 index = tandem_note_find_event (tandem_saved_note_get_note (saved), id);
+  g_autoptr(GPtrArray) versions = index < 0 ? NULL
+                                  : tandem_store_list_versions (self->store, tandem_saved_note_get_id (saved), NULL);
+
+  for (guint i = 0; versions && i < versions->len; i++)
+    {
+      TandemStoreVersion *version = g_ptr_array_index (versions, i);
+
+      if ((gint64) version->n_events > index)
+        {
+          g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (version->time / G_USEC_PER_SEC);
+          g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+          /* Translators: a time today, and a date and time */
+          return g_date_time_format (time, g_date_time_get_day_of_year (time) == g_date_time_get_day_of_year (now) &&
+                                           g_date_time_get_year (time) == g_date_time_get_year (now)
+                                           ? _("%H:%M") : _("%e %b %H:%M"));
+        }
+    }
+  return NULL;
+}
+
 static char *
 author_name (TandemWindow *self,
              guint64       peer)
@@ -461,8 +490,12 @@ _tandem_window_resolve_conflict (TandemWindow *self,
       g_autofree char *id = g_strdup_printf ("v%u", i);
       g_autofree char *value = value_label (write->value);
       g_autofree char *who = author_name (self, write->id.peer);
-      /* Translators: a value in a conflict and who wrote it */
-      g_autofree char *label = g_strdup_printf (_("“%s” (by %s)"), value, who);
+      g_autofree char *when = dup_arrival (self, saved, &write->id);
+      /* Translators: a value in a conflict, who wrote it, and when it
+       * reached this device ("“Plan” (by Ann, 14:02)") */
+      g_autofree char *label = when ? g_strdup_printf (_("“%s” (by %s, %s)"), value, who, when)
+                                    /* Translators: a value in a conflict and who wrote it */
+                                    : g_strdup_printf (_("“%s” (by %s)"), value, who);
 
       g_ptr_array_add (values, write->value ? g_variant_ref (write->value) : NULL);
       adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), id, label);

@@ -1098,3 +1098,20 @@ tandem_note_get_lamport (TandemNote *self)
 
 /* ---- undo ----------------------------------------------------------------- */
 
+/**
+ * tandem_note_find_event:
+ *
+ * Returns: where @id is in this peer's log (the number of events before
+ *   it), or -1 when the note does not have it
+ */
+gint64
+tandem_note_find_event (TandemNote          *self,
+                        const TandemEventId *id)
+{
+  guint32 lv;
+
+  g_return_val_if_fail (TANDEM_IS_NOTE (self), -1);
+
+  lv = tandem_event_graph_find (self->graph, id);
+  return lv == TANDEM_LV_NONE ? -1 : (gint64) lv;
+}

@@ -109,5 +109,7 @@ GArray       *tandem_note_dup_authors_since   (TandemNote *self,
                                                guint       from);
 char         *tandem_note_dup_text_at         (TandemNote *self,
                                                guint       n_events);
+gint64        tandem_note_find_event          (TandemNote          *self,
+                                               const TandemEventId *id);
 
 G_END_DECLS
