@@ -167,18 +167,16 @@ open_profile (TandemApplication  *self,
     return FALSE;
   for (guint i = 0; self->connect && self->connect[i]; i++)
     {
-      const char *colon = strrchr (self->connect[i], ':');
-      guint64 port;
       g_autofree char *host = NULL;
+      guint16 port;
 
-      if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT16, &port, NULL))
+      if (!tandem_peer_parse_address (self->connect[i], &host, &port))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                        _("“%s” is not HOST:PORT"), self->connect[i]);
           return FALSE;
         }
-      host = g_strndup (self->connect[i], colon - self->connect[i]);
-      tandem_peer_connect_to (self->peer, host, (guint16) port);
+      tandem_peer_connect_to (self->peer, host, port);
     }
   return TRUE;
 }

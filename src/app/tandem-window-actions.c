@@ -339,13 +339,12 @@ add_peer_response_cb (AdwMessageDialog *dialog,
 {
   GtkEditable *entry = GTK_EDITABLE (adw_message_dialog_get_extra_child (dialog));
   const char *text = gtk_editable_get_text (entry);
-  const char *colon = strrchr (text, ':');
-  guint64 port;
+  guint16 port;
   g_autofree char *host = NULL;
 
   if (!g_str_equal (response, "add"))
     return;
-  if (colon == NULL || colon == text || !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT16, &port, NULL))
+  if (!tandem_peer_parse_address (text, &host, &port))
     {
       g_autoptr(GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                              _("“%s” is not an address and a port, like 192.168.1.20:4242"), text);
@@ -353,8 +352,7 @@ add_peer_response_cb (AdwMessageDialog *dialog,
       show_error (self, _("The Peer Was Not Added"), error);
       return;
     }
-  host = text[0] == '[' && colon[-1] == ']' ? g_strndup (text + 1, colon - text - 2) : g_strndup (text, colon - text);
-  tandem_peer_connect_to (self->peer, host, (guint16) port);
+  tandem_peer_connect_to (self->peer, host, port);
   _tandem_window_show_status (self, _("Connecting…"));
 }
 

@@ -1032,19 +1032,15 @@ tandem_peer_run_main (int    argc,
   for (guint i = 0; i < connect->len; i++)
     {
       const char *address = g_ptr_array_index (connect, i);
-      const char *colon = strrchr (address, ':');
-      guint64 p;
       g_autofree char *host = NULL;
+      guint16 p;
 
-      if (colon == NULL || colon == address ||
-          !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT16, &p, NULL))
+      if (!tandem_peer_parse_address (address, &host, &p))
         {
           g_printerr ("tandem-peer run: --connect needs HOST:PORT, not %s\n", address);
           return 2;
         }
-      host = address[0] == '[' && colon[-1] == ']' ? g_strndup (address + 1, colon - address - 2)
-                                                   : g_strndup (address, colon - address);
-      tandem_peer_connect_to (peer, host, (guint16) p);
+      tandem_peer_connect_to (peer, host, p);
     }
 
   run.peer = peer;

@@ -1572,15 +1572,23 @@ tandem_peer_dup_invite (TandemPeer  *self,
                                error);
 }
 
-/* Splits "host:port" or "[v6]:port". */
-static gboolean
-parse_address (const char  *address,
-               char       **host,
-               guint16     *port)
+/**
+ * tandem_peer_parse_address:
+ * @address: "host:port", or "[v6 address]:port"
+ * @host: (out) (transfer full): the host, without brackets
+ * @port: (out): the port, 1 to 65535
+ *
+ * Returns: whether @address has that form
+ */
+gboolean
+tandem_peer_parse_address (const char  *address,
+                           char       **host,
+                           guint16     *port)
 {
   const char *colon = strrchr (address, ':');
   guint64 value;
 
+  *host = NULL;
   if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT16, &value, NULL))
     return FALSE;
   if (address[0] == '[' && colon > address + 1 && colon[-1] == ']')
@@ -1588,7 +1596,12 @@ parse_address (const char  *address,
   else
     *host = g_strndup (address, colon - address);
   *port = (guint16) value;
-  return **host != '\0';
+  if (**host == '\0')
+    {
+      g_clear_pointer (host, g_free);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -1619,7 +1632,7 @@ tandem_peer_join (TandemPeer  *self,
       g_autofree char *host = NULL;
       guint16 port;
 
-      if (parse_address (g_ptr_array_index (invite->addresses, i), &host, &port))
+      if (tandem_peer_parse_address (g_ptr_array_index (invite->addresses, i), &host, &port))
         add_target (self, host, port, 0, NULL, TRUE);
     }
   return g_strdup (invite->notebook_id);

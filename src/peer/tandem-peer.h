@@ -30,6 +30,9 @@ guint16          tandem_peer_get_port           (TandemPeer   *self);
 const char      *tandem_peer_get_fingerprint    (TandemPeer   *self);
 
 /* connections */
+gboolean         tandem_peer_parse_address      (const char      *address,
+                                                 char           **host,
+                                                 guint16         *port);
 void             tandem_peer_connect_to         (TandemPeer      *self,
                                                  const char      *host,
                                                  guint16          port);

@@ -609,7 +609,11 @@ def test_chain(folder, title):
     note_line(f'# round trip A->C->A in {time.monotonic() - t0:.2f} s')
 
     # both ends at once, fields too, and a note made at C
-    call(a, 'insert', note=note, pos=0, text='[A] ')
+    # at the two ends of the text, so that the outcome is the same whether
+    # or not one edit reached the other end before it made its own (relaying
+    # is fast enough that it may have)
+    a_len = len(call(a, 'dump', note=note)['text'])
+    call(a, 'insert', note=note, pos=a_len, text=' [A]')
     call(c, 'delete', note=note, pos=0, len=5)
     call(c, 'set', note=note, field='tags', value=['chain'])
     call(a, 'set', note=note, field='pinned', value=True)
@@ -619,7 +623,7 @@ def test_chain(folder, title):
     equal, detail, dump = same_dumps((a, b, c), note)
     check(f'{title}: concurrent edits at both ends converge everywhere', equal, detail)
     check(f'{title}: ...to the text and fields both ends meant',
-          dump['text'] == '[A] Ann ✈ and Cat 🐈' and dump['fields'].get('tags') == ['chain']
+          dump['text'] == 'Ann ✈ and Cat 🐈 [A]' and dump['fields'].get('tags') == ['chain']
           and dump['fields'].get('pinned') is True, json.dumps(dump, ensure_ascii=False))
     equal, detail, dump = same_dumps((a, b, c), note_c)
     check(f'{title}: a note made at C reaches A with its text', equal and dump['text'] == 'relayed back',
