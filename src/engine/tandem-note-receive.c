@@ -34,6 +34,59 @@ append_unmerged (TandemNote   *self,
   return TRUE;
 }
 
+/* A batch that changed the text in at most this many steps is told to an
+ * editor step by step; a bigger one (a peer catching up) as one
+ * replacement of the whole text. */
+#define MAX_TOLD_STEPS 256
+
+typedef struct
+{
+  TandemOpKind kind;
+  guint32 pos;
+  guint32 len;
+  char *text;               /* an insert's, NUL-terminated */
+  gsize n_bytes;
+} Step;
+
+typedef struct
+{
+  ApplyData quiet;
+  GArray *steps;            /* Step, until there are too many */
+  gboolean too_many;
+} Recorder;
+
+static void
+step_clear (gpointer data)
+{
+  g_free (((Step *) data)->text);
+}
+
+/* Applies a step of the merge to the text, and notes it down: it is told
+ * only once the whole batch merged. */
+static void
+record_step (TandemOpKind  kind,
+             guint32       pos,
+             guint32       len,
+             const char   *text,
+             gsize         n_bytes,
+             gpointer      user_data)
+{
+  Recorder *rec = user_data;
+
+  _tandem_note_apply_to_doc (kind, pos, len, text, n_bytes, &rec->quiet);
+  if (rec->too_many)
+    return;
+  if (rec->steps->len == MAX_TOLD_STEPS)
+    {
+      rec->too_many = TRUE;
+      g_array_set_size (rec->steps, 0);
+      return;
+    }
+  g_array_append_val (rec->steps, ((Step) { kind, pos, len,
+                                            kind == TANDEM_OP_INSERT ? g_strndup (text, n_bytes) : NULL,
+                                            n_bytes }));
+}
+
 typedef struct
 {
   guint32 start;            /* first lv of the batch */
@@ -69,17 +122,38 @@ flush_batch (TandemNote *self,
   if (end > batch->start)
     {
       g_autoptr(TandemRope) backup = tandem_rope_copy (self->doc);
-      ApplyData quiet = { self, FALSE };
+      g_autoptr(GArray) steps = g_array_new (FALSE, FALSE, sizeof (Step));
+      Recorder rec = { { self, FALSE }, steps, FALSE };
       g_autoptr(GError) error = NULL;
 
+      g_array_set_clear_func (steps, step_clear);
       if (tandem_text_merge (self->graph, self->ops, (guint32 *) batch->old_frontier->data,
-                             batch->old_frontier->len, batch->start, _tandem_note_apply_to_doc, &quiet, NULL, &error))
+                             batch->old_frontier->len, batch->start, record_step, &rec, NULL, &error))
         {
-          g_autofree char *text = tandem_rope_dup_utf8 (self->doc, 0, tandem_rope_get_length (self->doc));
+          if (!rec.too_many)
+            {
+              /* the same steps again on the text as it was, each one told:
+               * an editor follows the few places that changed */
+              ApplyData loud = { self, TRUE };
 
-          /* an editor mirrors a batch as one replacement of the whole text */
-          _tandem_note_emit_deleted (self, 0, tandem_rope_get_length (backup));
-          _tandem_note_emit_inserted (self, 0, text, tandem_rope_get_length (self->doc));
+              tandem_rope_free (self->doc);
+              self->doc = g_steal_pointer (&backup);
+              for (guint i = 0; i < steps->len; i++)
+                {
+                  Step *step = &g_array_index (steps, Step, i);
+
+                  _tandem_note_apply_to_doc (step->kind, step->pos, step->len, step->text, step->n_bytes, &loud);
+                }
+            }
+          else
+            {
+              g_autofree char *text = tandem_rope_dup_utf8 (self->doc, 0, tandem_rope_get_length (self->doc));
+
+              /* an editor mirrors a long batch as one replacement of the
+               * whole text */
+              _tandem_note_emit_deleted (self, 0, tandem_rope_get_length (backup));
+              _tandem_note_emit_inserted (self, 0, text, tandem_rope_get_length (self->doc));
+            }
         }
       else
         {

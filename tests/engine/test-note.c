@@ -980,6 +980,44 @@ test_signals_local_edits_silent (void)
   mirror_detach (&mb, b);
 }
 
+/* Runs merged as one batch (concurrent with an edit here) are told step
+ * by step, so an editor follows the places that changed instead of
+ * comparing the whole text. */
+static void
+test_signals_concurrent_batch_in_steps (void)
+{
+  g_autoptr(TandemNote) a = tandem_note_new (PEER_A);
+  g_autoptr(TandemNote) b = tandem_note_new (PEER_B);
+  g_autoptr(GPtrArray) from_a = NULL;
+  g_autoptr(GPtrArray) errors = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  Mirror mb;
+
+  for (guint i = 0; i < 200; i++)
+    g_string_append (text, "line of text\n");
+  tandem_event_unref (insert_ok (a, 0, text->str));
+  sync_pair (a, b);
+  mirror_attach (&mb, b);
+
+  /* a edits in three places while b, not yet knowing, types in a fourth
+   * (a local edit is not told: the editor made it) */
+  tandem_event_unref (insert_ok (a, 5, "X"));
+  tandem_event_unref (delete_ok (a, 1000, 3));
+  tandem_event_unref (insert_ok (a, 1500, "Z"));
+  tandem_event_unref (insert_ok (b, 2000, "Y"));
+  mirror_insert (&mb, 2000, "Y");
+  from_a = tandem_note_dup_events_since (a, tandem_note_get_version (b));
+  g_assert_true (tandem_note_receive_many (b, from_a, &errors));
+  g_assert_cmpuint (errors ? errors->len : 0, ==, 0);
+  mirror_assert (&mb, b);
+  g_assert_cmpuint (mb.n_inserted, ==, 2);
+  g_assert_cmpuint (mb.n_deleted, ==, 1);
+  sync_pair (a, b);
+  assert_converged (a, b);
+  mirror_assert (&mb, b);
+  mirror_detach (&mb, b);
+}
+
 typedef struct
 {
   guint n;
@@ -1817,6 +1855,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/engine/note/signals/local-edits-silent", test_signals_local_edits_silent);
   g_test_add_func ("/engine/note/signals/mirror-random", test_signals_mirror_random);
+  g_test_add_func ("/engine/note/signals/concurrent-batch-in-steps", test_signals_concurrent_batch_in_steps);
 
   g_test_add_func ("/engine/note/undo/nothing-to-undo", test_undo_nothing);
   g_test_add_func ("/engine/note/undo/own-edits-only", test_undo_own_edits_only);
