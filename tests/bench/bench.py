@@ -46,6 +46,32 @@ over TLS WebSockets, driven by net_bench.py; profiles in BUILDDIR/bench-net):
                          minutes) and kept in BUILDDIR/bench-net for as long as
                          tandem-peer and the trace stay the same.
 
+The app (GTK under Xvfb: xvfb-run -a -s "-screen 0 1280x800x24", GTK_A11Y=none,
+GSETTINGS_BACKEND=memory, GSK_RENDERER=cairo; app-bench.c from the release build;
+the profile is made once by `app-bench prepare` in BUILDDIR/bench-app and each
+run gets a fresh copy of it):
+
+  start-up               the real TandemApplication with --profile on a profile
+                         whose shared notebook holds 1,000 notes (titles, a few
+                         Markdown paragraphs, tags, some pinned): from before the
+                         exec of a new process to the end of the first frame of
+                         the window that drew (its GdkFrameClock's after-paint),
+                         the window showing that notebook.  Median of --runs;
+                         the same again with a 20-note profile (about the rows
+                         a window shows), to tell the note list's share.
+  typing                 the same window showing the notebook's 100 KB note
+                         while a second peer (its own process and store, joined
+                         over TLS on loopback) makes 200 edits per second at
+                         random places in it, each committed and sent, and the
+                         buffer gets 10 keystrokes per second.  10 s of frames
+                         after 1 s of warm-up: each frame's work (from its first
+                         phase to the end of after-paint) and the interval
+                         between frames (the clock is kept ticking, so a long
+                         interval is the main loop stalling).  Pooled over
+                         --runs; once more with the second peer in the window's
+                         own process (--remote-in-process).  Both ends must
+                         finish with the same text.
+
 Timings cover the replay/merge only: reading and parsing the trace or the
 binary file happens before the clock starts, in every implementation.  The JS
 peers get one untimed warm-up replay in the same process first, so their JIT is
@@ -55,10 +81,11 @@ a mismatch is flagged in the table and makes this script exit 1.
 
 Run it:
     meson compile -C build bench
-    python3 tests/bench/bench.py build [--runs 5] [--only replay|net]
+    python3 tests/bench/bench.py build [--runs 5] [--only replay|net|app]
 
 --only replay: the replay, merge, memory and store tables; --only net: the
-network tables (with one run of the Yjs and dt local replays for their sizes).
+network tables (with one run of the Yjs and dt local replays for their sizes);
+--only app: the app's tables (no traces, node or npm needed).
 With --runs N the latencies of all N runs are pooled; catch-up is a median.
 
 It installs yjs and diamond-types-node into BUILDDIR/bench-node (npm, never
@@ -88,6 +115,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import net_bench
@@ -150,20 +178,41 @@ def ensure_ws_echo(build):
     return ensure_c_program(build, "ws-echo.c", "bench-ws-echo", ("libsoup-3.0",))
 
 
-def ensure_release_peer(build):
-    """Builds tandem-peer as users get it (release, LTO) in BUILDDIR/bench-release.
+def ensure_release_targets(build, targets):
+    """Builds TARGETS as users get them (release, LTO) in BUILDDIR/bench-release.
 
-    Returns (path, None) or (None, error string)."""
+    Returns (the release build directory, None) or (None, error string)."""
     rel = build / "bench-release"
     try:
         if not (rel / "build.ninja").exists():
             subprocess.run(["meson", "setup", str(rel), str(REPO), "--buildtype=release",
                             "-Db_lto=true"], capture_output=True, text=True, check=True)
-        subprocess.run(["ninja", "-C", str(rel), "src/peer/tandem-peer"],
+        subprocess.run(["ninja", "-C", str(rel), *targets],
                        capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError) as e:
         return None, f"release build failed: {getattr(e, 'stdout', '')}{getattr(e, 'stderr', e)}"[-500:]
-    return rel / "src" / "peer" / "tandem-peer", None
+    return rel, None
+
+
+def ensure_release_peer(build):
+    """Builds tandem-peer as users get it (release, LTO) in BUILDDIR/bench-release.
+
+    Returns (path, None) or (None, error string)."""
+    rel, err = ensure_release_targets(build, ["src/peer/tandem-peer"])
+    return (None, err) if err else (rel / "src" / "peer" / "tandem-peer", None)
+
+
+def ensure_release_app(build):
+    """app-bench and the compiled GSettings schema, from the same release build.
+
+    Returns (app-bench path, schema dir, None) or (None, None, error string)."""
+    rel, err = ensure_release_targets(build, ["tests/bench/app-bench", "data/gschemas.compiled"])
+    if err:
+        return None, None, err
+    exe = rel / "tests" / "bench" / "app-bench"
+    if not exe.exists():
+        return None, None, "the release build has no tests/bench/app-bench (no GTK?)"
+    return exe, rel / "data", None
 
 
 def run_once(cmd):
@@ -448,17 +497,269 @@ def print_network_raw(net):
               f"{r['connections']} connection(s), matches_end="
               f"{'yes' if r['matches_end'] else 'NO  <<<<< WRONG RESULT'}")
 
+# ---- the app (app-bench.c, under Xvfb) ----
+
+APP_NOTES = 1000
+APP_FEW_NOTES = 20            # about what a window shows: the cost of all but the list
+APP_LONG_KB = 100
+APP_RATE = 200
+APP_SECONDS = 10
+APP_TARGET_STARTUP_MS = 500.0
+APP_TARGET_FRAME_MS = 16.0
+XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24"]
+
+
+def app_env(schema_dir):
+    env = dict(os.environ, GTK_A11Y="none", NO_AT_BRIDGE="1", GSETTINGS_BACKEND="memory",
+               GSETTINGS_SCHEMA_DIR=str(schema_dir), GDK_BACKEND="x11",
+               # Xvfb has no GPU: GL would go through llvmpipe
+               GSK_RENDERER=os.environ.get("TANDEM_BENCH_GSK_RENDERER", "cairo"))
+    env.pop("WAYLAND_DISPLAY", None)
+    return env
+
+
+def run_app_bench(cmd, env, timeout=300):
+    """Returns (the last JSON line's dict, None) or (None, error)."""
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except OSError as e:
+        return None, str(e)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout} s"
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    if r.returncode != 0 or not lines:
+        err = (r.stderr.strip() or r.stdout.strip() or "no output").splitlines()[-1][:200]
+        return None, f"exit {r.returncode}: {err}"
+    try:
+        return json.loads(lines[-1]), None
+    except json.JSONDecodeError as e:
+        return None, f"bad JSON line ({e}): {lines[-1][:200]}"
+
+
+def run_app(build, runs):
+    """Start-up and typing runs; errors by case instead of raising."""
+    app = {"startup": [], "startup_few": [], "typing": [], "in_process": [], "errors": {},
+           "prepare": None, "renderer": None}
+    errors = app["errors"]
+    exe, schema_dir, err = ensure_release_app(build)
+    if err is None and shutil.which("xvfb-run") is None:
+        err = "xvfb-run not found"
+    cases = ("startup", "startup_few", "typing", "in_process")
+    if err:
+        for case in cases:
+            errors[case] = err
+        return app
+    env = app_env(schema_dir)
+    app["renderer"] = env["GSK_RENDERER"]
+    work = build / "bench-app"
+    profiles = {n: work / f"profile-{n}" for n in (APP_NOTES, APP_FEW_NOTES)}
+    for n, profile in profiles.items():
+        info = profile / "app-bench.json"
+        # made again when app-bench (and so the store format) changed
+        if info.exists() and info.stat().st_mtime >= exe.stat().st_mtime:
+            continue
+        shutil.rmtree(profile, ignore_errors=True)
+        work.mkdir(parents=True, exist_ok=True)
+        log(f"app: preparing a profile with {n:,} notes")
+        res, err = run_app_bench([str(exe), "prepare", str(profile), "--notes", str(n),
+                                  "--long-kb", str(APP_LONG_KB)], env)
+        if err:
+            for case in cases:
+                errors[case] = f"prepare: {err}"
+            return app
+        if n == APP_NOTES:
+            app["prepare"] = res
+    copy = work / "run"
+
+    def fresh(n):
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(profiles[n], copy)
+        return str(copy)
+
+    plan = [("startup", r, ["startup"]) for r in range(runs)]
+    plan += [("startup_few", r, ["startup"]) for r in range(runs)]
+    plan += [("typing", r, ["typing", "--seconds", str(APP_SECONDS), "--rate", str(APP_RATE)])
+             for r in range(runs)]
+    plan += [("in_process", 0, ["typing", "--seconds", str(APP_SECONDS), "--rate", str(APP_RATE),
+                                "--remote-in-process"])]
+    try:
+        for case, r, args in plan:
+            if case in errors:
+                continue
+            log(f"app: {case} run {r + 1}")
+            folder = fresh(APP_FEW_NOTES if case == "startup_few" else APP_NOTES)
+            busy0, t0, wall0 = net_bench.machine_busy_seconds(), os.times(), time.monotonic()
+            res, err = run_app_bench([*XVFB, str(exe), args[0], folder, *args[1:]], env)
+            busy1, t1, wall1 = net_bench.machine_busy_seconds(), os.times(), time.monotonic()
+            if err:
+                errors[case] = err
+                continue
+            # what else ran meanwhile: the machine's busy time less this
+            # process's and its children's (Xvfb, the app, the second peer)
+            if busy0 is not None and busy1 is not None:
+                ours = sum(t1[i] - t0[i] for i in range(4))
+                res["other_cores"] = max(0.0, (busy1 - busy0 - ours) / (wall1 - wall0))
+            app[case].append(res)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+    return app
+
+
+def print_app(app, runs):
+    """The app's tables; returns True when a result was wrong."""
+    errors = app["errors"]
+    wrong = False
+    print("\n## The app (GTK 4 under Xvfb, release build)\n")
+    print(f"A profile whose shared notebook holds {APP_NOTES:,} notes, one of them {APP_LONG_KB} KB of "
+          f"Markdown; GSK_RENDERER={app['renderer'] or 'n/a'}. Typing: that note open, a second peer "
+          f"(its own process) making {APP_RATE} edits/s in it at random places over TLS on loopback, "
+          f"10 keystrokes/s in the window; {APP_SECONDS} s of frames per run.\n")
+    print("| measure | result | target | met? |")
+    print("|---|---:|---|---|")
+    st = app["startup"]
+    if "startup" in errors and not st:
+        print(f"| start to first drawn window, ms | n/a: {errors['startup'][:120]} | "
+              f"< {APP_TARGET_STARTUP_MS:,.0f} | n/a |")
+    elif st:
+        ms = statistics.median(r["startup_ms"] for r in st)
+        lo, hi = min(r["startup_ms"] for r in st), max(r["startup_ms"] for r in st)
+        shown = all(r.get("rows") == APP_NOTES and r.get("notebook_shown") == "prepared" for r in st)
+        met = ("**NO: WRONG RESULT**" if not shown else
+               "yes" if ms < APP_TARGET_STARTUP_MS else "**NO**")
+        wrong |= not shown
+        print(f"| start to first drawn window, {APP_NOTES:,} notes listed, ms (median of {len(st)}; "
+              f"min–max) | {ms:,.0f} ({lo:,.0f}–{hi:,.0f}) | < {APP_TARGET_STARTUP_MS:,.0f} | {met} |")
+    few = app["startup_few"]
+    if few:
+        ms = statistics.median(r["startup_ms"] for r in few)
+        lo, hi = min(r["startup_ms"] for r in few), max(r["startup_ms"] for r in few)
+        print(f"| the same with {APP_FEW_NOTES} notes (about the rows a window shows: all but the "
+              f"list's cost), ms | {ms:,.0f} ({lo:,.0f}–{hi:,.0f}) | | |")
+
+    def typing_rows(label, runs_):
+        nonlocal wrong
+        work = [v for r in runs_ for v in r["work_values_ms"]]
+        gaps = [v for r in runs_ for v in r["interval_values_ms"]]
+        refresh = runs_[0]["refresh_ms"]
+        ok = all(r["converged"] and r["buffer_matches_note"] for r in runs_)
+        wrong |= not ok
+        over = sum(1 for v in work if v > APP_TARGET_FRAME_MS)
+        late = sum(1 for v in gaps if v > refresh * 1.5)
+        pct = lambda vals, p: net_bench.percentile(vals, p)
+        met = ("**NO: WRONG RESULT**" if not ok else
+               "yes" if over == 0 else f"**NO** ({over:,} of {len(work):,} frames)")
+        print(f"| {label}: frame work p50 / p95 / p99 / max, ms | {pct(work, 50):.1f} / "
+              f"{pct(work, 95):.1f} / {pct(work, 99):.1f} / {max(work):.1f} | every frame "
+              f"< {APP_TARGET_FRAME_MS:g} | {met} |")
+        met = ("**NO: WRONG RESULT**" if not ok else
+               "yes" if late == 0 else f"**NO** ({late:,} of {len(gaps):,} intervals)")
+        print(f"| {label}: interval between frames p50 / p95 / p99 / max, ms (frames per s) | "
+              f"{pct(gaps, 50):.1f} / {pct(gaps, 95):.1f} / {pct(gaps, 99):.1f} / {max(gaps):,.0f} "
+              f"({len(work) / sum(r['seconds'] for r in runs_):.3g}) | a frame every refresh "
+              f"({refresh:.1f}), none after > {refresh * 1.5:.1f} | {met} |")
+
+    for case, label in (("typing", "typing, 100 KB note, 200 remote edits/s"),
+                        ("in_process", "the same, second peer in the window's process")):
+        if case in errors and not app[case]:
+            print(f"| {label} | n/a: {errors[case][:120]} | | n/a |")
+        elif app[case]:
+            typing_rows(label + (f" ({len(app[case])} runs pooled)" if len(app[case]) > 1 else ""),
+                        app[case])
+
+    if st:
+        print(f"\n| start-up step (median, ms since the exec) | {APP_NOTES:,} notes | "
+              f"{APP_FEW_NOTES} notes |")
+        print("|---|---:|---:|")
+        for key, label in (("exec_to_main_ms", "main() entered (exec, dynamic linking)"),
+                           ("app_startup_done_ms", "GtkApplication started (GTK, libadwaita, CSS)"),
+                           ("window_object_ms", "window object made (profile open, peer on the network, "
+                                                "templates)"),
+                           ("window_filled_ms", "window filled and realized (notebooks, the note list)"),
+                           ("mapped_ms", "window mapped (sized)"),
+                           ("first_frame_start_ms", "first frame begins"),
+                           ("startup_ms", "first frame drawn")):
+            cells = [f"{statistics.median(r[key] for r in rs):,.1f}" if rs else "n/a" for rs in (st, few)]
+            print(f"| {label} | {' | '.join(cells)} |")
+        cells = [f"{statistics.median(r['first_frame_layout_ms'] for r in rs):,.1f} / "
+                 f"{statistics.median(r['first_frame_paint_ms'] for r in rs):,.1f}" if rs else "n/a"
+                 for rs in (st, few)]
+        print(f"| of the first frame: layout / paint (snapshot and render), ms | {' | '.join(cells)} |")
+    ty = app["typing"]
+    if ty:
+        print("\n| typing detail (pooled over runs) | p50 ms | p99 ms | max ms |")
+        print("|---|---:|---:|---:|")
+        for phase in ("update", "layout", "paint", "after_paint"):
+            vals = [r["phases_ms"][phase] for r in ty]
+            print(f"| frame phase: {phase.replace('_', '-')} | "
+                  f"{statistics.median(v['p50'] for v in vals):.2f} | "
+                  f"{max(v['p99'] for v in vals):.2f} | {max(v['max'] for v in vals):.2f} |")
+        print(f"\nSecond peer: {statistics.median(r['remote_edits_per_s'] for r in ty):.0f} edits/s "
+              f"committed (mean commit {statistics.median(r['remote_commit_ms_mean'] for r in ty):.2f} ms); "
+              f"window: {statistics.median(r['local_chars_typed'] for r in ty):.0f} keystrokes typed of "
+              f"{ty[0]['local_chars_due']} due (a busy main loop delays them), "
+              f"{statistics.median(r['remote_change_signals'] for r in ty):,.0f} remote-change signals; "
+              f"both ends ended with the same text: "
+              f"{'yes' if all(r['converged'] for r in ty) else '**NO**'}. The window's main thread "
+              f"was busy {statistics.median(r['main_thread_busy'] for r in ty):.0%} of the time "
+              f"(the app's process: {statistics.median(r['process_cores'] for r in ty):.2f} cores); "
+              f"other processes on the machine meanwhile: "
+              f"{statistics.median(r.get('other_cores', 0) for r in ty):.2f} cores of {os.cpu_count()}.")
+    return wrong
+
+
+def print_app_raw(app):
+    print("\napp:")
+    for case in ("startup", "startup_few"):
+        for r in app[case]:
+            print(f"  {case}: {r['startup_ms']:,.1f} ms, rows={r['rows']}, window {r['window']}, "
+                  f"{r['renderer']}, other processes {r.get('other_cores', 0):.2f} cores")
+    for case in ("typing", "in_process"):
+        for r in app[case]:
+            print(f"  {case}: main thread busy {r['main_thread_busy']:.0%}, other processes "
+                  f"{r.get('other_cores', 0):.2f} cores, {r['frames']} frames, work p99/max {r['work_ms']['p99']:.1f}/"
+                  f"{r['work_ms']['max']:.1f} ms, over 16 ms {r['work_ms']['n_over']}, interval "
+                  f"p99/max {r['interval_ms']['p99']:.1f}/{r['interval_ms']['max']:.1f} ms, "
+                  f"remote {r['remote_edits_per_s']:.0f}/s, typed {r['local_chars_typed']}, "
+                  f"converged={'yes' if r['converged'] else 'NO  <<<<< WRONG RESULT'}, "
+                  f"buffer==note={'yes' if r['buffer_matches_note'] else 'NO  <<<<< WRONG RESULT'}")
+    for key, err in app["errors"].items():
+        print(f"  {key}: n/a: {err}")
+
+
+def print_header(runs, what):
+    print("# Tandem benchmark\n")
+    print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(f"- machine: {platform.machine()}, {cpu_model()}")
+    dirty = command_version(['git', '-C', str(REPO), 'status', '--porcelain', '--', 'src', 'meson.build'])
+    print(f"- tandem: commit "
+          f"{command_version(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])}"
+          f"{' with uncommitted changes in src/' if dirty not in ('unknown', 'not found', '') else ''}")
+    print(f"- {what}\n")
+
+
+def main_app_only(build, runs):
+    app = run_app(build, runs)
+    print_header(runs, f"the app only ({runs} runs)")
+    wrong = print_app(app, runs)
+    print("\n## Raw runs")
+    print_app_raw(app)
+    if wrong:
+        print("\n!!! THE APP ENDED WITH WRONG TEXT OR THE WRONG NOTE LIST (see above) !!!")
+    return 1 if wrong else 0
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("builddir", type=Path)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", choices=("replay", "net"),
-                    help="only the replay tables, or only the network ones")
+    ap.add_argument("--only", choices=("replay", "net", "app"),
+                    help="only the replay tables, only the network ones, or only the app's")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be at least 1")
     build = args.builddir.resolve()
+    if args.only == "app":
+        return main_app_only(build, args.runs)
 
     traces = Path(os.environ.get("TANDEM_TRACES", REPO.parent / "shared" / "traces")).resolve()
     files = {
@@ -521,6 +822,10 @@ def main():
                     errors[case][impl] = err
                 else:
                     results[case][impl].append(res)
+
+    app, app_wrong = None, False
+    if args.only is None:
+        app = run_app(build, args.runs)
 
     net, net_wrong = None, False
     if do_net:
@@ -634,6 +939,8 @@ def main():
                                   median("automerge-paper local", "dt", "encoded_bytes"),
                                   median("automerge-paper local", "yjs", "reload_ms"),
                                   median("automerge-paper local", "dt", "reload_ms"))
+    if app is not None:
+        app_wrong = print_app(app, args.runs)
     print("\n## Correctness and raw runs\n")
     for case in cases:
         print(f"{case}:")
@@ -653,12 +960,16 @@ def main():
                   "(expected: inserted + deleted code points)")
     if net is not None:
         print_network_raw(net)
+    if app is not None:
+        print_app_raw(app)
     if wrong:
         print("\n!!! WRONG FINAL TEXT from: " +
               ", ".join(f"{NAMES[i]} in {c}" for c, i in wrong) + " !!!")
     if net_wrong:
         print("\n!!! THE NETWORK CASES ENDED WITH WRONG OR MISSING TEXT (see above) !!!")
-    return 1 if wrong or net_wrong else 0
+    if app_wrong:
+        print("\n!!! THE APP ENDED WITH WRONG TEXT OR THE WRONG NOTE LIST (see above) !!!")
+    return 1 if wrong or net_wrong or app_wrong else 0
 
 
 if __name__ == "__main__":
