@@ -42,6 +42,8 @@ struct _TandemBufferBinding
 
 G_DEFINE_FINAL_TYPE (TandemBufferBinding, tandem_buffer_binding, G_TYPE_OBJECT)
 
+static void flush_full_delete (TandemBufferBinding *self);
+
 enum { SAVE_FAILED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
@@ -126,6 +128,7 @@ insert_text_cb (GtkTextBuffer       *buffer,
 
   if (self->applying || self->note == NULL)
     return;
+  flush_full_delete (self);
   copy = g_strndup (text, len);
   note_user_edit (self);
   event = tandem_note_insert (self->note, (guint) gtk_text_iter_get_offset (location), copy, &error);
@@ -147,6 +150,7 @@ delete_range_cb (GtkTextBuffer       *buffer,
 
   if (self->applying || self->note == NULL || from == to)
     return;
+  flush_full_delete (self);
   note_user_edit (self);
   event = tandem_note_delete (self->note, (guint) MIN (from, to), (guint) ABS (to - from), &error);
   if (event == NULL)
@@ -230,6 +234,13 @@ apply_replacement (TandemBufferBinding *self,
     }
 }
 
+static gboolean
+flush_full_delete_idle (gpointer data)
+{
+  flush_full_delete (data);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 text_inserted_cb (TandemNote          *note,
                   guint                pos,
@@ -246,16 +257,31 @@ text_inserted_cb (TandemNote          *note,
   apply_insert (self, pos, text);
 }
 
+/* A whole-text delete held back for the insert that may follow it (see
+ * text_deleted_cb) is applied after all when anything else comes first. */
+static void
+flush_full_delete (TandemBufferBinding *self)
+{
+  if (!self->pending_full_delete)
+    return;
+  self->pending_full_delete = FALSE;
+  apply_delete (self, 0, (guint) gtk_text_buffer_get_char_count (self->buffer));
+}
+
 static void
 text_deleted_cb (TandemNote          *note,
                  guint                pos,
                  guint                len,
                  TandemBufferBinding *self)
 {
-  /* the whole text: a batch merged at once; its new text follows */
+  flush_full_delete (self);
+  /* the whole text: either someone deleted it all, or a long batch merged
+   * at once, whose new text follows at once as one insert; wait for it, to
+   * turn the pair into the smallest replacement */
   if (pos == 0 && len > 0 && (int) len == gtk_text_buffer_get_char_count (self->buffer))
     {
       self->pending_full_delete = TRUE;
+      g_idle_add_full (G_PRIORITY_HIGH, flush_full_delete_idle, g_object_ref (self), g_object_unref);
       return;
     }
   apply_delete (self, pos, len);

@@ -41,6 +41,7 @@ struct _TandemWindow
   guint presence_id;
   guint idle_id;
   guint status_id;
+  guint peer_changed_id;
   gboolean idle;
 };
 

@@ -41,34 +41,41 @@ json_true (JsonObject *fields,
          json_node_get_value_type (node) == G_TYPE_BOOLEAN && json_node_get_boolean (node);
 }
 
-/* Names of the members who have @note_id open, for its row. */
-static char *
-dup_people_in (TandemWindow *self,
-               const char   *note_id)
+/* Who has which note open: note id -> "Ann, Bob here", for the rows.
+ * Made once per refresh of the list, not once per row. */
+static GHashTable *
+dup_people (TandemWindow *self)
 {
   GPtrArray *sessions = tandem_peer_get_sessions (self->peer);
-  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
+  GHashTable *out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  const char *note_id;
+  GPtrArray *list;
 
   for (guint i = 0; i < sessions->len; i++)
     {
       TandemSyncSession *session = g_ptr_array_index (sessions, i);
-      g_autoptr(TandemPresence) presence = NULL;
+      const char *open = tandem_sync_session_get_presence_note (session);
 
-      if (!tandem_sync_session_is_open (session))
+      if (open == NULL || !tandem_sync_session_is_open (session))
         continue;
-      presence = tandem_sync_session_dup_presence (session);
-      if (g_strcmp0 (presence->note_id, note_id) == 0)
-        g_ptr_array_add (names, (gpointer) tandem_sync_session_get_remote_name (session));
+      list = g_hash_table_lookup (names, open);
+      if (list == NULL)
+        g_hash_table_insert (names, (gpointer) open, list = g_ptr_array_new ());
+      g_ptr_array_add (list, (gpointer) tandem_sync_session_get_remote_name (session));
     }
-  if (names->len == 0)
-    return NULL;
-  g_ptr_array_add (names, NULL);
-  {
-    g_autofree char *joined = g_strjoinv (", ", (char **) names->pdata);
+  g_hash_table_iter_init (&iter, names);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &note_id, (gpointer *) &list))
+    {
+      g_autofree char *joined = NULL;
 
-    /* Translators: who else has this note open, e.g. "Ann, Bob here" */
-    return g_strdup_printf (_("%s here"), joined);
-  }
+      g_ptr_array_add (list, NULL);
+      joined = g_strjoinv (", ", (char **) list->pdata);
+      /* Translators: who else has this note open, e.g. "Ann, Bob here" */
+      g_hash_table_insert (out, g_strdup (note_id), g_strdup_printf (_("%s here"), joined));
+    }
+  return out;
 }
 
 static gboolean
@@ -130,6 +137,7 @@ _tandem_window_refresh_notes (TandemWindow *self)
 {
   g_autoptr(GPtrArray) infos = NULL;
   g_autoptr(GHashTable) rows = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) people = NULL;
   GtkWidget *child;
   guint shown = 0;
 
@@ -137,6 +145,7 @@ _tandem_window_refresh_notes (TandemWindow *self)
   if (self->notebook_id == NULL)
     return;
   infos = tandem_store_list_notes (self->store, self->notebook_id, NULL);
+  people = dup_people (self);
 
   /* keep the rows (and so the selection and scroll) that stay */
   for (child = gtk_widget_get_first_child (GTK_WIDGET (self->notes_list)); child;
@@ -151,7 +160,6 @@ _tandem_window_refresh_notes (TandemWindow *self)
       JsonObject *fields = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
       g_autofree char *title = dup_json_string (fields, "title");
       g_autofree char *colour = dup_json_string (fields, "colour");
-      g_autofree char *people = NULL;
       TandemNoteRow *row = g_hash_table_lookup (rows, info->id);
 
       if ((info->trashed != 0) != self->showing_trash || !matches_search (self, info))
@@ -163,9 +171,8 @@ _tandem_window_refresh_notes (TandemWindow *self)
         }
       else
         g_hash_table_remove (rows, info->id);
-      people = dup_people_in (self, info->id);
       tandem_note_row_update (row, title, info->snippet, colour, json_true (fields, "pinned"),
-                              info->updated, people);
+                              info->updated, g_hash_table_lookup (people, info->id));
       shown++;
     }
   /* the rows left are notes gone from this view */
@@ -205,6 +212,21 @@ _tandem_window_queue_refresh (TandemWindow *self)
 
 /* ---- notebooks ---- */
 
+static gboolean
+same_strings (GListModel *a,
+              GListModel *b)
+{
+  guint n = a ? g_list_model_get_n_items (a) : 0;
+
+  if (a == NULL || n != g_list_model_get_n_items (b))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (gtk_string_list_get_string (GTK_STRING_LIST (a), i),
+                   gtk_string_list_get_string (GTK_STRING_LIST (b), i)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
 void
 _tandem_window_reload_notebooks (TandemWindow *self)
 {
@@ -236,10 +258,15 @@ _tandem_window_reload_notebooks (TandemWindow *self)
       g_ptr_array_add (self->notebook_ids, g_strdup (notebook->id));
       gtk_string_list_append (names, label);
     }
-  self->reloading_notebooks = TRUE;
-  gtk_drop_down_set_model (self->notebook_dropdown, G_LIST_MODEL (names));
-  gtk_drop_down_set_selected (self->notebook_dropdown, selected);
-  self->reloading_notebooks = FALSE;
+  /* the same names again (the usual case, as this runs with each refresh
+   * of the list) leave the menu alone */
+  if (!same_strings (gtk_drop_down_get_model (self->notebook_dropdown), G_LIST_MODEL (names)))
+    {
+      self->reloading_notebooks = TRUE;
+      gtk_drop_down_set_model (self->notebook_dropdown, G_LIST_MODEL (names));
+      gtk_drop_down_set_selected (self->notebook_dropdown, selected);
+      self->reloading_notebooks = FALSE;
+    }
   if (self->notebook_id == NULL && self->notebook_ids->len > 0)
     _tandem_window_select_notebook (self, g_ptr_array_index (self->notebook_ids, selected));
 }
@@ -488,14 +515,27 @@ _tandem_window_show_status (TandemWindow *self,
 
 /* ---- what the peer says ---- */
 
-static void
-peer_changed_cb (TandemPeer   *peer,
-                 TandemWindow *self)
+static gboolean
+peer_changed_idle (gpointer data)
 {
+  TandemWindow *self = data;
+
+  self->peer_changed_id = 0;
   update_title (self);
   _tandem_window_show_remote_cursors (self);
   _tandem_window_update_peers (self);
   _tandem_window_queue_refresh (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The peer changes with every batch from another member: what shows it
+ * (carets, the members list) follows at most every 50 ms. */
+static void
+peer_changed_cb (TandemPeer   *peer,
+                 TandemWindow *self)
+{
+  if (self->peer_changed_id == 0)
+    self->peer_changed_id = g_timeout_add (50, peer_changed_idle, self);
 }
 
 static void
@@ -684,6 +724,7 @@ tandem_window_dispose (GObject *object)
   g_clear_handle_id (&self->presence_id, g_source_remove);
   g_clear_handle_id (&self->idle_id, g_source_remove);
   g_clear_handle_id (&self->status_id, g_source_remove);
+  g_clear_handle_id (&self->peer_changed_id, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), TANDEM_TYPE_WINDOW);
   G_OBJECT_CLASS (tandem_window_parent_class)->dispose (object);
 }

@@ -1697,3 +1697,15 @@ tandem_presence_free (TandemPresence *presence)
   g_free (presence->note_id);
   g_free (presence);
 }
+
+/**
+ * tandem_sync_session_get_presence_note:
+ *
+ * Returns: (nullable): the note the other side has open, without moving
+ *   its cursor into today's text (for lists of who is where)
+ */
+const char *
+tandem_sync_session_get_presence_note (TandemSyncSession *self)
+{
+  return self->presence.note_id;
+}
