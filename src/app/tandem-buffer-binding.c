@@ -412,13 +412,6 @@ tandem_buffer_binding_set_note (TandemBufferBinding *self,
   show_note_text (self);
 }
 
-TandemSavedNote *
-tandem_buffer_binding_get_note (TandemBufferBinding *self)
-{
-  g_return_val_if_fail (TANDEM_IS_BUFFER_BINDING (self), NULL);
-  return self->saved;
-}
-
 /**
  * tandem_buffer_binding_undo:
  * @redo: redo instead

@@ -18,7 +18,6 @@ TandemBufferBinding *tandem_buffer_binding_new      (TandemPeer          *peer,
                                                      GtkTextBuffer       *buffer);
 void                 tandem_buffer_binding_set_note (TandemBufferBinding *self,
                                                      TandemSavedNote     *saved);
-TandemSavedNote     *tandem_buffer_binding_get_note (TandemBufferBinding *self);
 void                 tandem_buffer_binding_flush    (TandemBufferBinding *self);
 gboolean             tandem_buffer_binding_undo     (TandemBufferBinding *self,
                                                      gboolean             redo);

@@ -36,7 +36,6 @@ struct _TandemServer
   guint16 port;
   GHashTable *per_address;   /* host -> connections, any stage */
   GHashTable *pending;       /* "host:port" -> Pending, handshaking or upgrading */
-  guint n_refused;
 };
 
 G_DEFINE_FINAL_TYPE (TandemServer, tandem_server, G_TYPE_OBJECT)
@@ -99,7 +98,6 @@ deadline_passed (gpointer data)
   Pending *pending = data;
 
   pending->deadline_id = 0;
-  pending->server->n_refused++;
   drop_pending (pending->server, pending);
   return G_SOURCE_REMOVE;
 }
@@ -197,7 +195,6 @@ on_websocket (SoupServer              *server,
     {
       soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                                        "a client certificate is required");
-      self->n_refused++;
       return;
     }
   /* from here the transport holds the address slot */
@@ -238,7 +235,6 @@ handshake_done (GObject      *source,
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
           g_debug ("TLS handshake with %s failed: %s", pending->key, error->message);
-          pending->server->n_refused++;
           drop_pending (pending->server, pending);
         }
       return;
@@ -248,7 +244,6 @@ handshake_done (GObject      *source,
   if (peer_certificate == NULL ||
       (pending->fingerprint = tandem_certificate_fingerprint (peer_certificate)) == NULL)
     {
-      self->n_refused++;
       drop_pending (self, pending);
       return;
     }
@@ -286,10 +281,7 @@ on_incoming (GSocketService    *service,
   key = address_key (remote, &host);
   count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, host));
   if (count >= TANDEM_SERVER_MAX_PER_ADDRESS || g_hash_table_contains (self->pending, key))
-    {
-      self->n_refused++;
-      return TRUE;
-    }
+    return TRUE;   /* refused: the connection is closed when dropped */
   tls = g_tls_server_connection_new (G_IO_STREAM (connection), self->certificate, &error);
   if (tls == NULL)
     {
@@ -376,13 +368,4 @@ tandem_server_get_port (TandemServer *self)
 {
   g_return_val_if_fail (TANDEM_IS_SERVER (self), 0);
   return self->port;
-}
-
-/* Connections turned away (no certificate, too many from one address,
- * too slow). */
-guint
-tandem_server_get_n_refused (TandemServer *self)
-{
-  g_return_val_if_fail (TANDEM_IS_SERVER (self), 0);
-  return self->n_refused;
 }

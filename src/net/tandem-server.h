@@ -23,6 +23,5 @@ gboolean      tandem_server_listen   (TandemServer     *self,
                                       guint16           port,
                                       GError          **error);
 guint16       tandem_server_get_port (TandemServer     *self);
-guint         tandem_server_get_n_refused (TandemServer *self);
 
 G_END_DECLS

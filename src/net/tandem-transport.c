@@ -21,8 +21,6 @@ typedef struct
   char *remote_fingerprint;
   char *remote_host;
   gboolean closed;
-  guint64 bytes_sent;
-  guint64 bytes_received;
 } TandemTransportPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (TandemTransport, tandem_transport, G_TYPE_OBJECT)
@@ -92,7 +90,6 @@ tandem_transport_send (TandemTransport *self,
 
   if (priv->closed)
     return;
-  priv->bytes_sent += len;
   TANDEM_TRANSPORT_GET_CLASS (self)->send (self, text, len);
 }
 
@@ -124,7 +121,6 @@ _tandem_transport_received (TandemTransport *self,
 
   if (priv->closed)
     return;
-  priv->bytes_received += len;
   g_signal_emit (self, signals[RECEIVED], 0, text, (guint64) len);
 }
 
@@ -178,20 +174,4 @@ tandem_transport_get_remote_host (TandemTransport *self)
   TandemTransportPrivate *priv = tandem_transport_get_instance_private (self);
 
   return priv->remote_host;
-}
-
-guint64
-tandem_transport_get_bytes_sent (TandemTransport *self)
-{
-  TandemTransportPrivate *priv = tandem_transport_get_instance_private (self);
-
-  return priv->bytes_sent;
-}
-
-guint64
-tandem_transport_get_bytes_received (TandemTransport *self)
-{
-  TandemTransportPrivate *priv = tandem_transport_get_instance_private (self);
-
-  return priv->bytes_received;
 }

@@ -39,8 +39,6 @@ TandemRole   tandem_transport_get_role               (TandemTransport *self);
 const char  *tandem_transport_get_local_fingerprint  (TandemTransport *self);
 const char  *tandem_transport_get_remote_fingerprint (TandemTransport *self);
 const char  *tandem_transport_get_remote_host        (TandemTransport *self);
-guint64      tandem_transport_get_bytes_sent         (TandemTransport *self);
-guint64      tandem_transport_get_bytes_received     (TandemTransport *self);
 
 /* for subclasses */
 void         _tandem_transport_setup                 (TandemTransport *self,

@@ -1504,12 +1504,6 @@ tandem_sync_session_start (TandemSyncSession *self)
   self->tick_id = g_timeout_add (500, tick, self);
 }
 
-gboolean
-tandem_sync_session_is_closed (TandemSyncSession *self)
-{
-  return self->closed;
-}
-
 TandemTransport *
 tandem_sync_session_get_transport (TandemSyncSession *self)
 {

@@ -50,7 +50,6 @@ TandemSyncSession *tandem_sync_session_new              (TandemPeer        *peer
 void               tandem_sync_session_start            (TandemSyncSession *self);
 void               tandem_sync_session_close            (TandemSyncSession *self,
                                                          const char        *reason);
-gboolean           tandem_sync_session_is_closed        (TandemSyncSession *self);
 TandemTransport   *tandem_sync_session_get_transport    (TandemSyncSession *self);
 guint64            tandem_sync_session_get_remote_peer  (TandemSyncSession *self);
 const char        *tandem_sync_session_get_remote_name  (TandemSyncSession *self);
