@@ -26,7 +26,7 @@ static gboolean
 deliver (gpointer data)
 {
   TandemMemoryTransport *self = data;
-  g_autoptr(TandemTransport) keep = g_object_ref (TANDEM_TRANSPORT (self));
+  g_autoptr(TandemTransport) keep G_GNUC_UNUSED = g_object_ref (TANDEM_TRANSPORT (self));
   GString *frame;
 
   self->deliver_id = 0;

@@ -928,7 +928,7 @@ on_session_closed (TandemSyncSession *session,
                    gpointer           user_data)
 {
   TandemPeer *self = user_data;
-  g_autoptr(TandemSyncSession) keep = g_object_ref (session);
+  g_autoptr(TandemSyncSession) keep G_GNUC_UNUSED = g_object_ref (session);
   Target *target = find_target_for_session (self, session);
   g_autoptr(GPtrArray) notebooks = tandem_sync_session_dup_notebooks (session);
   gboolean was_open = notebooks->len > 0;

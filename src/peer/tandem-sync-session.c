@@ -1377,7 +1377,7 @@ on_received (TandemTransport *transport,
              gpointer         user_data)
 {
   TandemSyncSession *self = user_data;
-  g_autoptr(TandemSyncSession) keep = g_object_ref (self);
+  g_autoptr(TandemSyncSession) keep G_GNUC_UNUSED = g_object_ref (self);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) msg = NULL;
   TandemWireType type;
@@ -1432,7 +1432,7 @@ on_transport_closed (TandemTransport *transport,
                      gpointer         user_data)
 {
   TandemSyncSession *self = user_data;
-  g_autoptr(TandemSyncSession) keep = g_object_ref (self);
+  g_autoptr(TandemSyncSession) keep G_GNUC_UNUSED = g_object_ref (self);
 
   if (self->closed)
     return;

@@ -1140,7 +1140,7 @@ static void
 process_quit (Process *self)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) reply = process_call (self, g_variant_new_parsed ("{'cmd': <'quit'>}"));
+  g_autoptr(JsonObject) reply G_GNUC_UNUSED = process_call (self, g_variant_new_parsed ("{'cmd': <'quit'>}"));
 
   WAIT_UNTIL (self->eof, "tandem-peer run to quit");
   g_assert_true (g_subprocess_wait (self->process, NULL, &error));
@@ -1691,14 +1691,14 @@ test_process (gconstpointer data)
 
   /* both type: Pat at the start, Ann at the end */
   {
-    g_autoptr(JsonObject) reply = process_call (pat, g_variant_new_parsed (
+    g_autoptr(JsonObject) reply G_GNUC_UNUSED = process_call (pat, g_variant_new_parsed (
       "{'cmd': <'insert'>, 'note': <%s>, 'pos': <0>, 'text': <'Pat was here. '>}", note));
   }
   type_at (win, -2, " More from Ann.");
   WAIT_SHOWS (win, expected, "Ann's window to show both texts");
   WAIT_UNTIL (process_shows (pat, notebook, note, expected), "Pat to show both texts");
   {
-    g_autoptr(JsonObject) synced = process_call (pat, g_variant_new_parsed ("{'cmd': <'wait-synced'>, 'timeout': <10>}"));
+    g_autoptr(JsonObject) synced G_GNUC_UNUSED = process_call (pat, g_variant_new_parsed ("{'cmd': <'wait-synced'>, 'timeout': <10>}"));
     g_autoptr(JsonObject) dump = process_call (pat, g_variant_new_parsed ("{'cmd': <'dump'>, 'note': <%s>}", note));
     JsonObject *fields = json_object_get_object_member (dump, "fields");
 
@@ -1711,7 +1711,7 @@ test_process (gconstpointer data)
 
   /* Pat's caret in Ann's view */
   {
-    g_autoptr(JsonObject) reply = process_call (pat, g_variant_new_parsed (
+    g_autoptr(JsonObject) reply G_GNUC_UNUSED = process_call (pat, g_variant_new_parsed (
       "{'cmd': <'presence'>, 'state': <'online'>, 'note': <%s>, 'pos': <int64 14>, 'anchor': <int64 14>}", note));
   }
   WAIT_UNTIL (tandem_source_view_get_n_remote_cursors (view_of (win)) > 0, "Pat's caret to reach Ann's view");

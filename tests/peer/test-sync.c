@@ -1219,7 +1219,7 @@ test_stranger (gconstpointer data)
   g_autoptr(Relay) relay = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *secret_nb = create_notebook (s, "Secret");
-  g_autofree char *secret_note = create_note (s, secret_nb, "the stranger's own");
+  g_autofree char *secret_note G_GNUC_UNUSED = create_note (s, secret_nb, "the stranger's own");
   g_autofree char *a_before = NULL;
   g_autofree char *s_before = NULL;
   g_autofree char *a_after = NULL;
@@ -1322,7 +1322,7 @@ test_mitm_relay (gconstpointer data)
   g_autofree char *notebook_id = create_notebook (a, "Plans");
   g_autofree char *note_id = create_note (a, notebook_id, "for members only");
   g_autofree char *invite = dup_invite (a, notebook_id);
-  g_autofree char *joined = join (b, invite);
+  g_autofree char *joined G_GNUC_UNUSED = join (b, invite);
   g_autofree char *a_before = snapshot (a);
   g_autofree char *b_before = snapshot (b);
   g_autofree char *a_after = NULL;
@@ -1915,7 +1915,7 @@ test_duplicate (gconstpointer data)
   g_autofree char *notebook_id = create_notebook (a, "Plans");
   g_autofree char *note_id = create_note (a, notebook_id, "once");
   g_autofree char *invite = dup_invite (a, notebook_id);
-  g_autofree char *joined = join (b, invite);
+  g_autofree char *joined G_GNUC_UNUSED = join (b, invite);
   g_autofree char *text = NULL;
   g_auto(Link) first = { NULL, };
   g_auto(Link) second = { NULL, };
@@ -2021,7 +2021,7 @@ test_dead_link (gconstpointer data)
   g_autofree char *notebook_id = create_notebook (a, "Plans");
   g_autofree char *note_id = create_note (a, notebook_id, "Hello");
   g_autofree char *invite = dup_invite (a, notebook_id);
-  g_autofree char *joined = join (b, invite);
+  g_autofree char *joined G_GNUC_UNUSED = join (b, invite);
   g_autofree char *text = NULL;
   g_auto(Link) silent = { NULL, };
   g_auto(Link) again = { NULL, };
