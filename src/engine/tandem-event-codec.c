@@ -65,6 +65,30 @@ add_ids (JsonBuilder         *builder,
 }
 
 /**
+ * tandem_json_add_field_value:
+ * @value: (nullable): a field's value: a string, an integer, a boolean,
+ *   or %NULL when unset
+ *
+ * Adds @value to @builder as the JSON value it stands for (null for
+ * anything else).
+ */
+void
+tandem_json_add_field_value (JsonBuilder *builder,
+                             GVariant    *value)
+{
+  if (value == NULL)
+    json_builder_add_null_value (builder);
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    json_builder_add_string_value (builder, g_variant_get_string (value, NULL));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
+    json_builder_add_int_value (builder, g_variant_get_int64 (value));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    json_builder_add_boolean_value (builder, g_variant_get_boolean (value));
+  else
+    json_builder_add_null_value (builder);
+}
+
+/**
  * tandem_event_to_json:
  *
  * Returns: (transfer full): the event's JSON form
@@ -94,14 +118,7 @@ tandem_event_to_json (const TandemEvent *event)
       json_builder_set_member_name (builder, "op");
       json_builder_add_string_value (builder, field_ops[event->field_op]);
       json_builder_set_member_name (builder, "v");
-      if (event->value == NULL)
-        json_builder_add_null_value (builder);
-      else if (g_variant_is_of_type (event->value, G_VARIANT_TYPE_STRING))
-        json_builder_add_string_value (builder, g_variant_get_string (event->value, NULL));
-      else if (g_variant_is_of_type (event->value, G_VARIANT_TYPE_INT64))
-        json_builder_add_int_value (builder, g_variant_get_int64 (event->value));
-      else
-        json_builder_add_boolean_value (builder, g_variant_get_boolean (event->value));
+      tandem_json_add_field_value (builder, event->value);
       json_builder_set_member_name (builder, "l");
       json_builder_add_int_value (builder, (gint64) event->lamport);
       if (event->n_observed > 0)

@@ -10,6 +10,8 @@
 
 G_BEGIN_DECLS
 
+void                 tandem_json_add_field_value   (JsonBuilder *builder,
+                                                    GVariant    *value);
 JsonNode            *tandem_event_to_json          (const TandemEvent *event);
 TandemEvent         *tandem_event_from_json        (JsonNode          *node,
                                                     GError           **error);

@@ -177,20 +177,7 @@ add_values (JsonBuilder *b,
 {
   json_builder_begin_array (b);
   for (guint i = 0; i < values->len; i++)
-    {
-      GVariant *v = g_ptr_array_index (values, i);
-
-      if (v == NULL)
-        json_builder_add_null_value (b);
-      else if (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
-        json_builder_add_string_value (b, g_variant_get_string (v, NULL));
-      else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
-        json_builder_add_int_value (b, g_variant_get_int64 (v));
-      else if (g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
-        json_builder_add_boolean_value (b, g_variant_get_boolean (v));
-      else
-        json_builder_add_null_value (b);
-    }
+    tandem_json_add_field_value (b, g_ptr_array_index (values, i));
   json_builder_end_array (b);
 }
 
@@ -240,9 +227,17 @@ static void
 check_waiters (Run *run)
 {
   const char *reason = NULL;
-  gboolean synced = tandem_peer_is_synced (run->peer, &reason);
-  guint connected = n_connected (run->peer);
-  gint64 now = g_get_monotonic_time ();
+  gboolean synced;
+  guint connected;
+  gint64 now;
+
+  /* this runs on every change of the peer and ten times a second: with
+   * nobody waiting, walking every note of every session is wasted */
+  if (run->waiters->len == 0)
+    return;
+  synced = tandem_peer_is_synced (run->peer, &reason);
+  connected = n_connected (run->peer);
+  now = g_get_monotonic_time ();
 
   for (guint i = run->waiters->len; i-- > 0;)
     {

@@ -262,14 +262,7 @@ tandem_saved_note_dup_fields_json (TandemNote *note)
         {
           g_autoptr(GVariant) v = tandem_note_dup_field (note, name);
 
-          if (v == NULL)
-            json_builder_add_null_value (b);
-          else if (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
-            json_builder_add_string_value (b, g_variant_get_string (v, NULL));
-          else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
-            json_builder_add_int_value (b, g_variant_get_int64 (v));
-          else
-            json_builder_add_boolean_value (b, g_variant_get_boolean (v));
+          tandem_json_add_field_value (b, v);
         }
     }
   json_builder_end_object (b);
