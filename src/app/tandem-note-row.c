@@ -1,9 +1,11 @@
-/* tandem-note-row.c: a note in the sidebar's list
+/* tandem-note-row.c: how the sidebar's list shows a note
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Its title (or, without one, its first line), the start of its text, its
- * colour, a pin when pinned, and who else has it open.
+ * Its title, the start of its text, its colour, a pin when pinned, and who
+ * else has it open. The list view recycles rows: one row shows one
+ * TandemNoteItem at a time (tandem_note_row_set_item) and follows it while
+ * it changes.
  */
 #include "tandem-note-row.h"
 
@@ -11,11 +13,9 @@
 
 struct _TandemNoteRow
 {
-  GtkListBoxRow parent_instance;
+  GtkBox parent_instance;
 
-  char *id;
-  gboolean pinned;
-  gint64 updated;
+  TandemNoteItem *item;
   GtkWidget *colour;
   GtkLabel *title;
   GtkLabel *snippet;
@@ -23,28 +23,85 @@ struct _TandemNoteRow
   GtkLabel *people;
 };
 
-G_DEFINE_FINAL_TYPE (TandemNoteRow, tandem_note_row, GTK_TYPE_LIST_BOX_ROW)
+G_DEFINE_FINAL_TYPE (TandemNoteRow, tandem_note_row, GTK_TYPE_BOX)
+
+static const char *colour_classes[] = { "red", "orange", "yellow", "green", "blue", "purple" };
 
 static void
-tandem_note_row_finalize (GObject *object)
+show_item (TandemNoteRow *self)
 {
-  g_free (TANDEM_NOTE_ROW (object)->id);
-  G_OBJECT_CLASS (tandem_note_row_parent_class)->finalize (object);
+  const char *title = tandem_note_item_get_title (self->item);
+  const char *colour = tandem_note_item_get_colour (self->item);
+  const char *people = tandem_note_item_get_people (self->item);
+  gboolean pinned = tandem_note_item_get_pinned (self->item);
+  g_autofree char *accessible = NULL;
+
+  gtk_label_set_label (self->title, title);
+  gtk_label_set_label (self->snippet, tandem_note_item_get_snippet (self->item));
+  gtk_widget_set_visible (self->pin, pinned);
+  gtk_label_set_label (self->people, people ? people : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->people), people != NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (colour_classes); i++)
+    if (g_strcmp0 (colour, colour_classes[i]) == 0)
+      gtk_widget_add_css_class (self->colour, colour_classes[i]);
+    else
+      gtk_widget_remove_css_class (self->colour, colour_classes[i]);
+  /* Translators: how a screen reader names a pinned note in the list */
+  accessible = pinned ? g_strdup_printf (_("%s, pinned"), title) : g_strdup (title);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, accessible, -1);
+}
+
+/**
+ * tandem_note_row_set_item:
+ * @item: (nullable): the note to show, or %NULL when the row is put aside
+ */
+void
+tandem_note_row_set_item (TandemNoteRow  *self,
+                          TandemNoteItem *item)
+{
+  if (self->item == item)
+    return;
+  if (self->item != NULL)
+    g_signal_handlers_disconnect_by_data (self->item, self);
+  g_set_object (&self->item, item);
+  if (item != NULL)
+    {
+      g_signal_connect_swapped (item, "notify", G_CALLBACK (show_item), self);
+      show_item (self);
+    }
+}
+
+/**
+ * tandem_note_row_get_item:
+ *
+ * Returns: (nullable) (transfer none): the note shown
+ */
+TandemNoteItem *
+tandem_note_row_get_item (TandemNoteRow *self)
+{
+  return self->item;
+}
+
+static void
+tandem_note_row_dispose (GObject *object)
+{
+  tandem_note_row_set_item (TANDEM_NOTE_ROW (object), NULL);
+  G_OBJECT_CLASS (tandem_note_row_parent_class)->dispose (object);
 }
 
 static void
 tandem_note_row_class_init (TandemNoteRowClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = tandem_note_row_finalize;
+  G_OBJECT_CLASS (klass)->dispose = tandem_note_row_dispose;
 }
 
 static void
 tandem_note_row_init (TandemNoteRow *self)
 {
-  GtkWidget *outer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   GtkWidget *text = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   GtkWidget *top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
 
+  gtk_box_set_spacing (GTK_BOX (self), 8);
   self->colour = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   gtk_widget_add_css_class (self->colour, "note-colour");
   self->title = GTK_LABEL (gtk_label_new (NULL));
@@ -70,85 +127,13 @@ tandem_note_row_init (TandemNoteRow *self)
   gtk_box_append (GTK_BOX (text), GTK_WIDGET (self->snippet));
   gtk_box_append (GTK_BOX (text), GTK_WIDGET (self->people));
   gtk_widget_set_hexpand (text, TRUE);
-  gtk_box_append (GTK_BOX (outer), self->colour);
-  gtk_box_append (GTK_BOX (outer), text);
-  gtk_widget_add_css_class (outer, "note-row");
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (self), outer);
+  gtk_box_append (GTK_BOX (self), self->colour);
+  gtk_box_append (GTK_BOX (self), text);
+  gtk_widget_add_css_class (GTK_WIDGET (self), "note-row");
 }
 
 GtkWidget *
-tandem_note_row_new (const char *note_id)
+tandem_note_row_new (void)
 {
-  TandemNoteRow *self = g_object_new (TANDEM_TYPE_NOTE_ROW, NULL);
-
-  self->id = g_strdup (note_id);
-  return GTK_WIDGET (self);
-}
-
-const char *
-tandem_note_row_get_id (TandemNoteRow *self)
-{
-  return self->id;
-}
-
-gboolean
-tandem_note_row_get_pinned (TandemNoteRow *self)
-{
-  return self->pinned;
-}
-
-gint64
-tandem_note_row_get_updated (TandemNoteRow *self)
-{
-  return self->updated;
-}
-
-/**
- * tandem_note_row_update:
- * @people: (nullable): who else has the note open, for a caption
- */
-void
-tandem_note_row_update (TandemNoteRow *self,
-                        const char    *title,
-                        const char    *snippet,
-                        const char    *colour,
-                        gboolean       pinned,
-                        gint64         updated,
-                        const char    *people)
-{
-  g_autofree char *first_line = NULL;
-  g_autofree char *accessible = NULL;
-  const char *shown;
-  static const char *colour_classes[] = { "red", "orange", "yellow", "green", "blue", "purple" };
-
-  if (title == NULL || *title == '\0')
-    {
-      const char *end = snippet ? strchr (snippet, '\n') : NULL;
-
-      first_line = snippet ? (end ? g_strndup (snippet, end - snippet) : g_strdup (snippet)) : NULL;
-      shown = first_line && *first_line ? first_line : _("Untitled note");
-    }
-  else
-    shown = title;
-  gtk_label_set_label (self->title, shown);
-  {
-    /* one line: the text's line breaks become spaces */
-    g_autofree char *line = g_strdup (snippet ? snippet : "");
-
-    g_strdelimit (line, "\n\r\t", ' ');
-    gtk_label_set_label (self->snippet, line);
-  }
-  gtk_widget_set_visible (self->pin, pinned);
-  gtk_label_set_label (self->people, people ? people : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->people), people != NULL && *people != '\0');
-  for (guint i = 0; i < G_N_ELEMENTS (colour_classes); i++)
-    gtk_widget_remove_css_class (self->colour, colour_classes[i]);
-  if (colour != NULL)
-    for (guint i = 0; i < G_N_ELEMENTS (colour_classes); i++)
-      if (g_str_equal (colour, colour_classes[i]))
-        gtk_widget_add_css_class (self->colour, colour);
-  self->pinned = pinned;
-  self->updated = updated;
-  accessible = pinned ? g_strdup_printf (_("%s, pinned"), shown) : g_strdup (shown);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, accessible, -1);
+  return g_object_new (TANDEM_TYPE_NOTE_ROW, NULL);
 }

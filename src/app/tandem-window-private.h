@@ -22,11 +22,17 @@ struct _TandemWindow
   GtkRevealer *status_revealer;
   GtkLabel *status_label;
   GtkStack *list_stack;
-  GtkListBox *notes_list;
+  GtkListView *notes_view;
   AdwStatusPage *empty_page;
   AdwWindowTitle *window_title;
   GtkStack *content_stack;
   TandemNoteEditor *editor;
+
+  /* the note list: every note of the view (trash or not, matching the
+   * search) in notes, sorted by notes_sorter, selected in notes_selection */
+  GListStore *notes;
+  GtkSorter *notes_sorter;
+  GtkSingleSelection *notes_selection;
 
   TandemPeer *peer;
   TandemStore *store;

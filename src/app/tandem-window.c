@@ -118,28 +118,15 @@ matches_search (TandemWindow        *self,
   return strstr (text, needle) != NULL;
 }
 
-static int
-sort_rows (GtkListBoxRow *a,
-           GtkListBoxRow *b,
-           gpointer       user_data)
-{
-  TandemNoteRow *ra = TANDEM_NOTE_ROW (a), *rb = TANDEM_NOTE_ROW (b);
-
-  if (tandem_note_row_get_pinned (ra) != tandem_note_row_get_pinned (rb))
-    return tandem_note_row_get_pinned (ra) ? -1 : 1;
-  if (tandem_note_row_get_updated (ra) != tandem_note_row_get_updated (rb))
-    return tandem_note_row_get_updated (ra) > tandem_note_row_get_updated (rb) ? -1 : 1;
-  return g_strcmp0 (tandem_note_row_get_id (ra), tandem_note_row_get_id (rb));
-}
-
 void
 _tandem_window_refresh_notes (TandemWindow *self)
 {
   g_autoptr(GPtrArray) infos = NULL;
-  g_autoptr(GHashTable) rows = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) items = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) people = NULL;
-  GtkWidget *child;
-  guint shown = 0;
+  g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
+  GListModel *shown = G_LIST_MODEL (self->notes);
+  gboolean moved = FALSE;
 
   g_clear_handle_id (&self->refresh_id, g_source_remove);
   if (self->notebook_id == NULL)
@@ -147,11 +134,13 @@ _tandem_window_refresh_notes (TandemWindow *self)
   infos = tandem_store_list_notes (self->store, self->notebook_id, NULL);
   people = dup_people (self);
 
-  /* keep the rows (and so the selection and scroll) that stay */
-  for (child = gtk_widget_get_first_child (GTK_WIDGET (self->notes_list)); child;
-       child = gtk_widget_get_next_sibling (child))
-    if (TANDEM_IS_NOTE_ROW (child))
-      g_hash_table_insert (rows, (gpointer) tandem_note_row_get_id (TANDEM_NOTE_ROW (child)), child);
+  /* keep the items (and so the selection and scroll) that stay */
+  for (guint i = 0; i < g_list_model_get_n_items (shown); i++)
+    {
+      g_autoptr(TandemNoteItem) item = g_list_model_get_item (shown, i);
+
+      g_hash_table_insert (items, (gpointer) tandem_note_item_get_id (item), item);
+    }
 
   for (guint i = 0; infos && i < infos->len; i++)
     {
@@ -160,35 +149,37 @@ _tandem_window_refresh_notes (TandemWindow *self)
       JsonObject *fields = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
       g_autofree char *title = dup_json_string (fields, "title");
       g_autofree char *colour = dup_json_string (fields, "colour");
-      TandemNoteRow *row = g_hash_table_lookup (rows, info->id);
+      TandemNoteItem *item = g_hash_table_lookup (items, info->id);
 
       if ((info->trashed != 0) != self->showing_trash || !matches_search (self, info))
         continue;
-      if (row == NULL)
+      if (item == NULL)
         {
-          row = TANDEM_NOTE_ROW (tandem_note_row_new (info->id));
-          gtk_list_box_append (self->notes_list, GTK_WIDGET (row));
+          item = tandem_note_item_new (info->id);
+          g_ptr_array_add (added, item);
         }
       else
-        g_hash_table_remove (rows, info->id);
-      tandem_note_row_update (row, title, info->snippet, colour, json_true (fields, "pinned"),
-                              info->updated, g_hash_table_lookup (people, info->id));
-      shown++;
+        g_hash_table_remove (items, info->id);
+      moved |= tandem_note_item_update (item, title, info->snippet, colour, json_true (fields, "pinned"),
+                                        info->updated, g_hash_table_lookup (people, info->id));
     }
-  /* the rows left are notes gone from this view */
-  {
-    GHashTableIter iter;
-    GtkWidget *row;
+  /* the items left are notes gone from this view */
+  for (guint i = g_list_model_get_n_items (shown); i > 0; i--)
+    {
+      g_autoptr(TandemNoteItem) item = g_list_model_get_item (shown, i - 1);
 
-    g_hash_table_iter_init (&iter, rows);
-    while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &row))
-      gtk_list_box_remove (self->notes_list, row);
-  }
-  gtk_list_box_invalidate_sort (self->notes_list);
+      if (g_hash_table_contains (items, tandem_note_item_get_id (item)))
+        g_list_store_remove (self->notes, i - 1);
+    }
+  /* new ones in one go: the sorted model places them itself */
+  g_list_store_splice (self->notes, g_list_model_get_n_items (shown), 0, added->pdata, added->len);
+  if (moved)
+    gtk_sorter_changed (self->notes_sorter, GTK_SORTER_CHANGE_DIFFERENT);
+
   adw_status_page_set_title (self->empty_page,
                              self->search && *self->search ? _("No Results")
                              : self->showing_trash ? _("The Trash Is Empty") : _("No Notes"));
-  gtk_stack_set_visible_child_name (self->list_stack, shown > 0 ? "list" : "empty");
+  gtk_stack_set_visible_child_name (self->list_stack, g_list_model_get_n_items (shown) > 0 ? "list" : "empty");
 }
 
 static gboolean
@@ -275,14 +266,11 @@ void
 _tandem_window_select_notebook (TandemWindow *self,
                                 const char   *notebook_id)
 {
-  GtkWidget *child;
-
   if (g_strcmp0 (self->notebook_id, notebook_id) == 0)
     return;
   g_free (self->notebook_id);
   self->notebook_id = g_strdup (notebook_id);
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->notes_list))) != NULL)
-    gtk_list_box_remove (self->notes_list, child);
+  g_list_store_remove_all (self->notes);
   for (guint i = 0; i < self->notebook_ids->len; i++)
     if (g_str_equal (g_ptr_array_index (self->notebook_ids, i), notebook_id))
       {
@@ -444,29 +432,32 @@ _tandem_window_open_note (TandemWindow *self,
 }
 
 static void
-row_selected_cb (TandemWindow  *self,
-                 GtkListBoxRow *row)
+selected_note_cb (TandemWindow *self)
 {
-  const char *id = row ? tandem_note_row_get_id (TANDEM_NOTE_ROW (row)) : NULL;
+  TandemNoteItem *item = gtk_single_selection_get_selected_item (self->notes_selection);
   TandemSavedNote *open;
 
-  if (gtk_widget_in_destruction (GTK_WIDGET (self)) || self->editor == NULL)
+  if (item == NULL || gtk_widget_in_destruction (GTK_WIDGET (self)) || self->editor == NULL)
     return;
   open = tandem_note_editor_get_note (self->editor);
-
-  if (id == NULL || (open && g_str_equal (id, tandem_saved_note_get_id (open))))
+  if (open && g_str_equal (tandem_note_item_get_id (item), tandem_saved_note_get_id (open)))
     return;
-  _tandem_window_open_note (self, id);
+  _tandem_window_open_note (self, tandem_note_item_get_id (item));
 }
 
 void
 _tandem_window_select_row (TandemWindow *self,
                            const char   *note_id)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->notes_list)); child;
-       child = gtk_widget_get_next_sibling (child))
-    if (TANDEM_IS_NOTE_ROW (child) && g_str_equal (tandem_note_row_get_id (TANDEM_NOTE_ROW (child)), note_id))
-      gtk_list_box_select_row (self->notes_list, GTK_LIST_BOX_ROW (child));
+  GListModel *sorted = gtk_single_selection_get_model (self->notes_selection);
+
+  for (guint i = 0; i < g_list_model_get_n_items (sorted); i++)
+    {
+      g_autoptr(TandemNoteItem) item = g_list_model_get_item (sorted, i);
+
+      if (g_str_equal (tandem_note_item_get_id (item), note_id))
+        gtk_single_selection_set_selected (self->notes_selection, i);
+    }
 }
 
 static void
@@ -708,6 +699,50 @@ tandem_window_close_request (GtkWindow *window)
 }
 
 static void
+setup_row_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *list_item)
+{
+  gtk_list_item_set_child (list_item, tandem_note_row_new ());
+}
+
+static void
+bind_row_cb (GtkSignalListItemFactory *factory,
+             GtkListItem              *list_item)
+{
+  tandem_note_row_set_item (TANDEM_NOTE_ROW (gtk_list_item_get_child (list_item)),
+                            gtk_list_item_get_item (list_item));
+}
+
+static void
+unbind_row_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item)
+{
+  tandem_note_row_set_item (TANDEM_NOTE_ROW (gtk_list_item_get_child (list_item)), NULL);
+}
+
+/* A list view makes rows only for the notes in sight, so that a notebook
+ * of a thousand notes opens as fast as one of ten. */
+static void
+init_note_list (TandemWindow *self)
+{
+  g_autoptr(GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
+  GtkSortListModel *sorted;
+
+  self->notes = g_list_store_new (TANDEM_TYPE_NOTE_ITEM);
+  self->notes_sorter = GTK_SORTER (gtk_custom_sorter_new (tandem_note_item_compare, NULL, NULL));
+  sorted = gtk_sort_list_model_new (G_LIST_MODEL (self->notes), self->notes_sorter);
+  self->notes_selection = gtk_single_selection_new (G_LIST_MODEL (sorted));
+  gtk_single_selection_set_autoselect (self->notes_selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->notes_selection, TRUE);
+  g_signal_connect_swapped (self->notes_selection, "notify::selected-item", G_CALLBACK (selected_note_cb), self);
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_row_cb), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_row_cb), NULL);
+  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_row_cb), NULL);
+  gtk_list_view_set_factory (self->notes_view, factory);
+  gtk_list_view_set_model (self->notes_view, GTK_SELECTION_MODEL (self->notes_selection));
+}
+
+static void
 tandem_window_dispose (GObject *object)
 {
   TandemWindow *self = TANDEM_WINDOW (object);
@@ -716,8 +751,8 @@ tandem_window_dispose (GObject *object)
   if (self->editor != NULL && tandem_note_editor_get_view (self->editor) != NULL)
     g_signal_handlers_disconnect_by_data (gtk_text_view_get_buffer (GTK_TEXT_VIEW (tandem_note_editor_get_view (self->editor))),
                                           self);
-  if (self->notes_list != NULL)
-    g_signal_handlers_disconnect_by_data (self->notes_list, self);
+  if (self->notes_selection != NULL)
+    g_signal_handlers_disconnect_by_data (self->notes_selection, self);
   if (self->peer != NULL)
     g_signal_handlers_disconnect_by_data (self->peer, self);
   g_clear_handle_id (&self->refresh_id, g_source_remove);
@@ -734,6 +769,7 @@ tandem_window_finalize (GObject *object)
 {
   TandemWindow *self = TANDEM_WINDOW (object);
 
+  g_clear_object (&self->notes_selection);
   g_clear_object (&self->peer);
   g_clear_object (&self->store);
   g_ptr_array_unref (self->notebook_ids);
@@ -764,14 +800,13 @@ tandem_window_class_init (TandemWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TandemWindow, status_revealer);
   gtk_widget_class_bind_template_child (widget_class, TandemWindow, status_label);
   gtk_widget_class_bind_template_child (widget_class, TandemWindow, list_stack);
-  gtk_widget_class_bind_template_child (widget_class, TandemWindow, notes_list);
+  gtk_widget_class_bind_template_child (widget_class, TandemWindow, notes_view);
   gtk_widget_class_bind_template_child (widget_class, TandemWindow, empty_page);
   gtk_widget_class_bind_template_child (widget_class, TandemWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, TandemWindow, content_stack);
   gtk_widget_class_bind_template_child (widget_class, TandemWindow, editor);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, trash_toggled_cb);
-  gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, back_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, _tandem_window_resolve_conflict);
   _tandem_window_class_init_actions (widget_class);
@@ -782,7 +817,7 @@ tandem_window_init (TandemWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->notebook_ids = g_ptr_array_new_with_free_func (g_free);
-  gtk_list_box_set_sort_func (self->notes_list, sort_rows, NULL, NULL);
+  init_note_list (self);
   g_signal_connect_swapped (self->notebook_dropdown, "notify::selected", G_CALLBACK (notebook_selected_cb), self);
 }
 

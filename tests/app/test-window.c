@@ -289,6 +289,15 @@ is_label_with_class (GtkWidget    *widget,
 }
 
 static gboolean
+is_row_of (GtkWidget    *widget,
+           gconstpointer note_id)
+{
+  TandemNoteItem *item = TANDEM_IS_NOTE_ROW (widget) ? tandem_note_row_get_item (TANDEM_NOTE_ROW (widget)) : NULL;
+
+  return item != NULL && g_str_equal (tandem_note_item_get_id (item), note_id);
+}
+
+static gboolean
 is_label_text (GtkWidget    *widget,
                gconstpointer text)
 {
@@ -471,33 +480,29 @@ enter_text (GtkWidget  *entry,
 static guint
 n_rows (TandemWindow *win)
 {
-  guint n = 0;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (win->notes_list)); child;
-       child = gtk_widget_get_next_sibling (child))
-    n += TANDEM_IS_NOTE_ROW (child);
-  return n;
+  return g_list_model_get_n_items (G_LIST_MODEL (win->notes_selection));
 }
 
+/* The row widget that shows @note_id (the list view makes rows only for
+ * the notes in sight: all of them, in these tests). */
 static TandemNoteRow *
 find_row (TandemWindow *win,
           const char   *note_id)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (win->notes_list)); child;
-       child = gtk_widget_get_next_sibling (child))
-    if (TANDEM_IS_NOTE_ROW (child) && g_str_equal (tandem_note_row_get_id (TANDEM_NOTE_ROW (child)), note_id))
-      return TANDEM_NOTE_ROW (child);
-  return NULL;
+  GtkWidget *row = find_descendant (GTK_WIDGET (win->notes_view), is_row_of, (gpointer) note_id);
+
+  return row ? TANDEM_NOTE_ROW (row) : NULL;
 }
 
-/* The id of the row shown at @index, in the list's sorted order. */
+/* The id of the note listed at @index, in the list's sorted order. */
 static const char *
 row_id_at (TandemWindow *win,
-           int           index)
+           guint         index)
 {
-  GtkListBoxRow *row = gtk_list_box_get_row_at_index (win->notes_list, index);
+  g_autoptr(TandemNoteItem) item = g_list_model_get_item (G_LIST_MODEL (win->notes_selection), index);
 
-  return row && TANDEM_IS_NOTE_ROW (row) ? tandem_note_row_get_id (TANDEM_NOTE_ROW (row)) : NULL;
+  /* the model keeps the item, so its id outlives this reference */
+  return item ? tandem_note_item_get_id (item) : NULL;
 }
 
 /* What the row shows as its title. */
@@ -538,7 +543,7 @@ select_row (TandemWindow *win,
   TandemNoteRow *row = find_row (win, note_id);
 
   g_assert_nonnull (row);
-  gtk_list_box_select_row (win->notes_list, GTK_LIST_BOX_ROW (row));
+  _tandem_window_select_row (win, note_id);
   g_assert_cmpstr (open_note_id (win), ==, note_id);
 }
 
@@ -677,7 +682,7 @@ profile_close_window (Profile *self)
        * That has a test of its own, /window/close-with-note-open; here they
        * are kept out of the way so that every other test reports only its
        * own findings. */
-      gtk_list_box_unselect_all (self->win->notes_list);
+      gtk_selection_model_unselect_all (GTK_SELECTION_MODEL (self->win->notes_selection));
       g_signal_handlers_disconnect_by_data (buffer_of (self->win), self->win);
       gtk_window_destroy (GTK_WINDOW (self->win));
       self->win = NULL;

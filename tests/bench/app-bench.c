@@ -74,7 +74,7 @@
 
 #include "tandem-application.h"
 #include "tandem-invite.h"
-#include "tandem-note-row.h"
+#include "tandem-note-item.h"
 #include "tandem-saved-note.h"
 #include "tandem-window-private.h"
 
@@ -832,15 +832,12 @@ editor_buffer (void)
   return gtk_text_view_get_buffer (GTK_TEXT_VIEW (tandem_note_editor_get_view (bench.win->editor)));
 }
 
+/* the notes listed (not the row widgets: the list view makes those only
+ * for the notes in sight) */
 static guint
 count_rows (void)
 {
-  guint n = 0;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (bench.win->notes_list)); child;
-       child = gtk_widget_get_next_sibling (child))
-    n += TANDEM_IS_NOTE_ROW (child);
-  return n;
+  return g_list_model_get_n_items (G_LIST_MODEL (bench.win->notes_selection));
 }
 
 static void
