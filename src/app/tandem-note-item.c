@@ -146,7 +146,6 @@ set_string (TandemNoteItem *self,
  * @title: (nullable): the note's title field
  * @snippet: (nullable): the start of its text
  * @colour: (nullable): its colour field
- * @people: (nullable): who else has the note open, for a caption
  *
  * Returns: whether the order of the list may have changed (the pin or the
  *   time of the last change differ from before)
@@ -157,8 +156,7 @@ tandem_note_item_update (TandemNoteItem *self,
                          const char     *snippet,
                          const char     *colour,
                          gboolean        pinned,
-                         gint64          updated,
-                         const char     *people)
+                         gint64          updated)
 {
   char *shown;
   char *line = g_strdup (snippet ? snippet : "");
@@ -178,7 +176,6 @@ tandem_note_item_update (TandemNoteItem *self,
   /* one line: the text's line breaks become spaces */
   set_string (self, &self->snippet, g_strdelimit (line, "\n\r\t", ' '), PROP_SNIPPET);
   set_string (self, &self->colour, g_strdup (colour), PROP_COLOUR);
-  set_string (self, &self->people, people && *people ? g_strdup (people) : NULL, PROP_PEOPLE);
   if (pinned != self->pinned)
     {
       self->pinned = pinned;
@@ -191,6 +188,17 @@ tandem_note_item_update (TandemNoteItem *self,
     }
   g_object_thaw_notify (G_OBJECT (self));
   return moved;
+}
+
+/**
+ * tandem_note_item_set_people:
+ * @people: (nullable): who else has the note open, for a caption
+ */
+void
+tandem_note_item_set_people (TandemNoteItem *self,
+                             const char     *people)
+{
+  set_string (self, &self->people, people && *people ? g_strdup (people) : NULL, PROP_PEOPLE);
 }
 
 const char *

@@ -18,7 +18,8 @@ gboolean        tandem_note_item_update      (TandemNoteItem *self,
                                               const char     *snippet,
                                               const char     *colour,
                                               gboolean        pinned,
-                                              gint64          updated,
+                                              gint64          updated);
+void            tandem_note_item_set_people  (TandemNoteItem *self,
                                               const char     *people);
 const char     *tandem_note_item_get_id      (TandemNoteItem *self);
 const char     *tandem_note_item_get_title   (TandemNoteItem *self);

@@ -43,7 +43,10 @@ struct _TandemWindow
   gboolean showing_trash;
   char *search;
   char *network_notice;
+  char **peer_rows;             /* what the peers popover shows: name, detail, state, ... */
   guint refresh_id;
+  gboolean list_stale;          /* the next refresh reads every note */
+  GHashTable *stale_notes;      /* or only these (ids) */
   guint presence_id;
   guint idle_id;
   guint status_id;

@@ -118,21 +118,72 @@ matches_search (TandemWindow        *self,
   return strstr (text, needle) != NULL;
 }
 
+/* Brings @item (NULL: none yet) in line with @info. Returns the item to
+ * list, or NULL when the note is not in this view (trash, search, another
+ * notebook). *moved is set when the list's order may have changed. */
+static TandemNoteItem *
+show_note (TandemWindow        *self,
+           TandemStoreNoteInfo *info,
+           TandemNoteItem      *item,
+           gboolean            *moved)
+{
+  g_autoptr(JsonNode) root = NULL;
+  JsonObject *fields;
+  g_autofree char *title = NULL;
+  g_autofree char *colour = NULL;
+
+  if (g_strcmp0 (info->notebook_id, self->notebook_id) != 0 ||
+      (info->trashed != 0) != self->showing_trash || !matches_search (self, info))
+    return NULL;
+  root = json_from_string (info->fields, NULL);
+  fields = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  title = dup_json_string (fields, "title");
+  colour = dup_json_string (fields, "colour");
+  item = item ? g_object_ref (item) : tandem_note_item_new (info->id);
+  *moved |= tandem_note_item_update (item, title, info->snippet, colour, json_true (fields, "pinned"), info->updated);
+  return item;
+}
+
+static void
+show_list_or_empty (TandemWindow *self)
+{
+  adw_status_page_set_title (self->empty_page,
+                             self->search && *self->search ? _("No Results")
+                             : self->showing_trash ? _("The Trash Is Empty") : _("No Notes"));
+  gtk_stack_set_visible_child_name (self->list_stack,
+                                    g_list_model_get_n_items (G_LIST_MODEL (self->notes)) > 0 ? "list" : "empty");
+}
+
+static void
+show_people (TandemWindow *self)
+{
+  g_autoptr(GHashTable) people = dup_people (self);
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->notes)); i++)
+    {
+      g_autoptr(TandemNoteItem) item = g_list_model_get_item (G_LIST_MODEL (self->notes), i);
+
+      tandem_note_item_set_people (item, g_hash_table_lookup (people, tandem_note_item_get_id (item)));
+    }
+}
+
+/* Reads every note of the notebook again: for a new notebook, view or
+ * search, and for notes that came or went. */
 void
 _tandem_window_refresh_notes (TandemWindow *self)
 {
   g_autoptr(GPtrArray) infos = NULL;
   g_autoptr(GHashTable) items = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) people = NULL;
   g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
   GListModel *shown = G_LIST_MODEL (self->notes);
   gboolean moved = FALSE;
 
   g_clear_handle_id (&self->refresh_id, g_source_remove);
+  self->list_stale = FALSE;
+  g_hash_table_remove_all (self->stale_notes);
   if (self->notebook_id == NULL)
     return;
   infos = tandem_store_list_notes (self->store, self->notebook_id, NULL);
-  people = dup_people (self);
 
   /* keep the items (and so the selection and scroll) that stay */
   for (guint i = 0; i < g_list_model_get_n_items (shown); i++)
@@ -141,27 +192,18 @@ _tandem_window_refresh_notes (TandemWindow *self)
 
       g_hash_table_insert (items, (gpointer) tandem_note_item_get_id (item), item);
     }
-
   for (guint i = 0; infos && i < infos->len; i++)
     {
       TandemStoreNoteInfo *info = g_ptr_array_index (infos, i);
-      g_autoptr(JsonNode) root = json_from_string (info->fields, NULL);
-      JsonObject *fields = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-      g_autofree char *title = dup_json_string (fields, "title");
-      g_autofree char *colour = dup_json_string (fields, "colour");
-      TandemNoteItem *item = g_hash_table_lookup (items, info->id);
+      TandemNoteItem *listed = g_hash_table_lookup (items, info->id);
+      g_autoptr(TandemNoteItem) item = show_note (self, info, listed, &moved);
 
-      if ((info->trashed != 0) != self->showing_trash || !matches_search (self, info))
-        continue;
       if (item == NULL)
-        {
-          item = tandem_note_item_new (info->id);
-          g_ptr_array_add (added, item);
-        }
-      else
+        continue;
+      if (listed != NULL)
         g_hash_table_remove (items, info->id);
-      moved |= tandem_note_item_update (item, title, info->snippet, colour, json_true (fields, "pinned"),
-                                        info->updated, g_hash_table_lookup (people, info->id));
+      else
+        g_ptr_array_add (added, g_steal_pointer (&item));
     }
   /* the items left are notes gone from this view */
   for (guint i = g_list_model_get_n_items (shown); i > 0; i--)
@@ -175,11 +217,59 @@ _tandem_window_refresh_notes (TandemWindow *self)
   g_list_store_splice (self->notes, g_list_model_get_n_items (shown), 0, added->pdata, added->len);
   if (moved)
     gtk_sorter_changed (self->notes_sorter, GTK_SORTER_CHANGE_DIFFERENT);
+  show_people (self);
+  show_list_or_empty (self);
+}
 
-  adw_status_page_set_title (self->empty_page,
-                             self->search && *self->search ? _("No Results")
-                             : self->showing_trash ? _("The Trash Is Empty") : _("No Notes"));
-  gtk_stack_set_visible_child_name (self->list_stack, g_list_model_get_n_items (shown) > 0 ? "list" : "empty");
+/* (g_list_store_find_with_equal_func() wants an item to compare with) */
+static gboolean
+find_note (GListModel *notes,
+           const char *note_id,
+           guint      *position)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (notes); i++)
+    {
+      g_autoptr(TandemNoteItem) item = g_list_model_get_item (notes, i);
+
+      if (g_str_equal (tandem_note_item_get_id (item), note_id))
+        {
+          *position = i;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Reads again only the notes that changed: while people type, this runs
+ * every 250 ms, and a notebook can hold thousands of notes. */
+static void
+refresh_stale_notes (TandemWindow *self)
+{
+  GHashTableIter iter;
+  const char *note_id;
+  gboolean moved = FALSE;
+
+  g_hash_table_iter_init (&iter, self->stale_notes);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &note_id, NULL))
+    {
+      g_autoptr(TandemStoreNoteInfo) info = tandem_store_dup_note_info (self->store, note_id, NULL);
+      g_autoptr(TandemNoteItem) listed = NULL;
+      g_autoptr(TandemNoteItem) item = NULL;
+      guint position;
+      gboolean found = find_note (G_LIST_MODEL (self->notes), note_id, &position);
+
+      if (found)
+        listed = g_list_model_get_item (G_LIST_MODEL (self->notes), position);
+      item = info ? show_note (self, info, listed, &moved) : NULL;
+      if (found && item == NULL)
+        g_list_store_remove (self->notes, position);
+      else if (!found && item != NULL)
+        g_list_store_append (self->notes, item);
+    }
+  g_hash_table_remove_all (self->stale_notes);
+  if (moved)
+    gtk_sorter_changed (self->notes_sorter, GTK_SORTER_CHANGE_DIFFERENT);
+  show_list_or_empty (self);
 }
 
 static gboolean
@@ -190,15 +280,38 @@ refresh_idle (gpointer data)
   self->refresh_id = 0;
   /* a joined notebook gets its name from the members */
   _tandem_window_reload_notebooks (self);
-  _tandem_window_refresh_notes (self);
+  if (self->list_stale)
+    _tandem_window_refresh_notes (self);
+  else
+    {
+      refresh_stale_notes (self);
+      show_people (self);
+    }
   return G_SOURCE_REMOVE;
 }
 
-void
-_tandem_window_queue_refresh (TandemWindow *self)
+static void
+queue_refresh_idle (TandemWindow *self)
 {
   if (self->refresh_id == 0)
     self->refresh_id = g_timeout_add (250, refresh_idle, self);
+}
+
+/* Soon, the whole list again. */
+void
+_tandem_window_queue_refresh (TandemWindow *self)
+{
+  self->list_stale = TRUE;
+  queue_refresh_idle (self);
+}
+
+/* Soon, this note's row again (and who is where). */
+static void
+queue_note_refresh (TandemWindow *self,
+                    const char   *note_id)
+{
+  g_hash_table_add (self->stale_notes, g_strdup (note_id));
+  queue_refresh_idle (self);
 }
 
 /* ---- notebooks ---- */
@@ -373,7 +486,6 @@ buffer_changed_cb (TandemWindow *self)
   /* typing moves the cursor without a mark-set */
   queue_presence (self);
   user_active (self);
-  _tandem_window_queue_refresh (self);
   _tandem_window_update_actions (self);
 }
 
@@ -449,15 +561,10 @@ void
 _tandem_window_select_row (TandemWindow *self,
                            const char   *note_id)
 {
-  GListModel *sorted = gtk_single_selection_get_model (self->notes_selection);
+  guint position;
 
-  for (guint i = 0; i < g_list_model_get_n_items (sorted); i++)
-    {
-      g_autoptr(TandemNoteItem) item = g_list_model_get_item (sorted, i);
-
-      if (g_str_equal (tandem_note_item_get_id (item), note_id))
-        gtk_single_selection_set_selected (self->notes_selection, i);
-    }
+  if (find_note (G_LIST_MODEL (self->notes_selection), note_id, &position))
+    gtk_single_selection_set_selected (self->notes_selection, position);
 }
 
 static void
@@ -515,7 +622,8 @@ peer_changed_idle (gpointer data)
   update_title (self);
   _tandem_window_show_remote_cursors (self);
   _tandem_window_update_peers (self);
-  _tandem_window_queue_refresh (self);
+  /* who is in which note */
+  queue_refresh_idle (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -539,7 +647,16 @@ remote_change_cb (TandemPeer   *peer,
 
   if (open && g_str_equal (note_id, tandem_saved_note_get_id (open)))
     update_title (self);
-  _tandem_window_queue_refresh (self);
+}
+
+/* The list shows what the store holds: a note's row is read again once the
+ * note is saved, local edits and remote alike. */
+static void
+note_saved_cb (TandemPeer   *peer,
+               const char   *note_id,
+               TandemWindow *self)
+{
+  queue_note_refresh (self, note_id);
 }
 
 static void
@@ -595,22 +712,33 @@ peer_row (const char *name,
   return row;
 }
 
+/* One member's row, as name, detail and state, one after the other. */
+static void
+add_peer_row (GPtrArray  *rows,
+              const char *name,
+              char       *detail,
+              const char *state)
+{
+  g_ptr_array_add (rows, g_strdup (name));
+  g_ptr_array_add (rows, detail);
+  g_ptr_array_add (rows, g_strdup (state));
+}
+
 void
 _tandem_window_update_peers (TandemWindow *self)
 {
   GPtrArray *sessions = tandem_peer_get_sessions (self->peer);
   g_autoptr(GHashTable) online = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr(GPtrArray) members = NULL;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
   GtkWidget *child;
-  guint n_rows = 0;
+  guint n_rows;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->peers_list))) != NULL)
-    gtk_list_box_remove (self->peers_list, child);
   for (guint i = 0; i < sessions->len; i++)
     {
       TandemSyncSession *session = g_ptr_array_index (sessions, i);
-      g_autoptr(TandemPresence) presence = NULL;
-      g_autofree char *detail = NULL;
+      const char *note_id = tandem_sync_session_get_presence_note (session);
+      const char *host = tandem_transport_get_remote_host (tandem_sync_session_get_transport (session));
       const char *where = NULL;
       g_autoptr(GVariant) title = NULL;
       guint64 *peer;
@@ -625,24 +753,19 @@ _tandem_window_update_peers (TandemWindow *self)
           continue;
         }
       g_hash_table_add (online, peer);
-      presence = tandem_sync_session_dup_presence (session);
-      if (presence->note_id != NULL)
+      if (note_id != NULL)
         {
-          TandemSavedNote *saved = tandem_peer_get_note (self->peer, presence->note_id, NULL);
+          TandemSavedNote *saved = tandem_peer_get_note (self->peer, note_id, NULL);
 
           title = saved ? tandem_note_dup_field (tandem_saved_note_get_note (saved), "title") : NULL;
           where = title && g_variant_is_of_type (title, G_VARIANT_TYPE_STRING) && *g_variant_get_string (title, NULL)
                   ? g_variant_get_string (title, NULL) : _("a note");
         }
-      /* Translators: a member's row: where they are, and over what */
-      detail = where ? g_strdup_printf (_("In “%s” · %s"), where,
-                                        tandem_transport_get_remote_host (tandem_sync_session_get_transport (session)))
-                     : g_strdup_printf (_("Connected · %s"),
-                                        tandem_transport_get_remote_host (tandem_sync_session_get_transport (session)));
-      gtk_list_box_append (self->peers_list,
-                           peer_row (tandem_sync_session_get_remote_name (session), detail,
-                                     g_str_equal (presence->state, "idle") ? _("idle") : _("online")));
-      n_rows++;
+      add_peer_row (rows, tandem_sync_session_get_remote_name (session),
+                    /* Translators: a member's row: where they are, and over what */
+                    where ? g_strdup_printf (_("In “%s” · %s"), where, host)
+                          : g_strdup_printf (_("Connected · %s"), host),
+                    g_str_equal (tandem_sync_session_get_presence_state (session), "idle") ? _("idle") : _("online"));
     }
   /* members of this notebook who are not here */
   members = self->notebook_id ? tandem_store_list_members (self->store, self->notebook_id, NULL) : NULL;
@@ -650,11 +773,24 @@ _tandem_window_update_peers (TandemWindow *self)
     {
       TandemStoreMember *member = g_ptr_array_index (members, i);
 
-      if (g_hash_table_contains (online, &member->peer_id))
-        continue;
-      gtk_list_box_append (self->peers_list, peer_row (member->name, _("Not connected"), _("offline")));
-      n_rows++;
+      if (!g_hash_table_contains (online, &member->peer_id))
+        add_peer_row (rows, member->name, g_strdup (_("Not connected")), _("offline"));
     }
+
+  /* this runs with every batch from another member: the rows are made
+   * again only when what they say changed */
+  g_ptr_array_add (rows, NULL);
+  if (self->peer_rows == NULL || !g_strv_equal ((const char * const *) self->peer_rows, (const char * const *) rows->pdata))
+    {
+      g_strfreev (self->peer_rows);
+      self->peer_rows = g_strdupv ((char **) rows->pdata);
+      while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->peers_list))) != NULL)
+        gtk_list_box_remove (self->peers_list, child);
+      for (guint i = 0; self->peer_rows[i] != NULL; i += 3)
+        gtk_list_box_append (self->peers_list,
+                             peer_row (self->peer_rows[i], self->peer_rows[i + 1], self->peer_rows[i + 2]));
+    }
+  n_rows = (rows->len - 1) / 3;
   gtk_widget_set_visible (GTK_WIDGET (self->peers_list), n_rows > 0);
   /* the name may have changed in the preferences */
   g_free (self->name);
@@ -773,10 +909,12 @@ tandem_window_finalize (GObject *object)
   g_clear_object (&self->peer);
   g_clear_object (&self->store);
   g_ptr_array_unref (self->notebook_ids);
+  g_hash_table_unref (self->stale_notes);
   g_free (self->notebook_id);
   g_free (self->search);
   g_free (self->name);
   g_free (self->network_notice);
+  g_strfreev (self->peer_rows);
   G_OBJECT_CLASS (tandem_window_parent_class)->finalize (object);
 }
 
@@ -817,6 +955,7 @@ tandem_window_init (TandemWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->notebook_ids = g_ptr_array_new_with_free_func (g_free);
+  self->stale_notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   init_note_list (self);
   g_signal_connect_swapped (self->notebook_dropdown, "notify::selected", G_CALLBACK (notebook_selected_cb), self);
 }
@@ -855,6 +994,8 @@ tandem_window_new (TandemApplication *app,
   g_signal_connect_swapped (buffer, "changed", G_CALLBACK (buffer_changed_cb), self);
   g_signal_connect (peer, "changed", G_CALLBACK (peer_changed_cb), self);
   g_signal_connect (peer, "remote-change", G_CALLBACK (remote_change_cb), self);
+  g_signal_connect (peer, "note-saved", G_CALLBACK (note_saved_cb), self);
+  g_signal_connect (peer, "note-reloaded", G_CALLBACK (note_saved_cb), self);
   g_signal_connect (peer, "notice", G_CALLBACK (notice_cb), self);
   g_signal_connect (peer, "peer-connected", G_CALLBACK (peer_connected_cb), self);
   g_signal_connect (peer, "peer-disconnected", G_CALLBACK (peer_disconnected_cb), self);

@@ -95,6 +95,7 @@ enum {
   NOTICE,
   CHANGED,
   NOTE_RELOADED,
+  NOTE_SAVED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -191,6 +192,10 @@ tandem_peer_class_init (TandemPeerClass *klass)
    * it must show it afresh */
   signals[NOTE_RELOADED] = g_signal_new ("note-reloaded", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                          NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* @note_id was written to the store: what lists notes from the store
+   * (the window's sidebar) reads it again now, not before */
+  signals[NOTE_SAVED] = g_signal_new ("note-saved", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   /* sessions, sync state or presence changed */
   signals[CHANGED] = g_signal_new ("changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                    G_TYPE_NONE, 0);
@@ -566,6 +571,7 @@ settle_now (gpointer data)
     }
   for (guint i = 0; i < self->sessions->len; i++)
     tandem_sync_session_send_have (g_ptr_array_index (self->sessions, i), notebook_id, saved);
+  g_signal_emit (self, signals[NOTE_SAVED], 0, settle->note_id);
   g_hash_table_remove (self->settling, settle->note_id);
   return G_SOURCE_REMOVE;
 }
@@ -1721,6 +1727,7 @@ tandem_peer_create_note (TandemPeer  *self,
     return NULL;
   keep_note (self, saved, notebook_id);
   push_note (self, saved, NULL);
+  g_signal_emit (self, signals[NOTE_SAVED], 0, tandem_saved_note_get_id (saved));
   return saved;
 }
 
@@ -1773,6 +1780,7 @@ tandem_peer_commit (TandemPeer       *self,
   }
   push_note (self, saved, NULL);
   check_conflicts (self, saved);
+  g_signal_emit (self, signals[NOTE_SAVED], 0, tandem_saved_note_get_id (saved));
   changed (self);
   return TRUE;
 }

@@ -1703,3 +1703,15 @@ tandem_sync_session_get_presence_note (TandemSyncSession *self)
 {
   return self->presence.note_id;
 }
+
+/**
+ * tandem_sync_session_get_presence_state:
+ *
+ * Returns: "online" or "idle", as the other side last said (without
+ *   moving its cursor, as tandem_sync_session_dup_presence() does)
+ */
+const char *
+tandem_sync_session_get_presence_state (TandemSyncSession *self)
+{
+  return self->presence.state ? self->presence.state : "online";
+}

@@ -79,6 +79,7 @@ gboolean           tandem_sync_session_is_synced        (TandemSyncSession *self
                                                          const char       **reason);
 TandemPresence    *tandem_sync_session_dup_presence     (TandemSyncSession *self);
 const char        *tandem_sync_session_get_presence_note (TandemSyncSession *self);
+const char        *tandem_sync_session_get_presence_state (TandemSyncSession *self);
 void               tandem_sync_session_send_have        (TandemSyncSession *self,
                                                          const char        *notebook_id,
                                                          TandemSavedNote   *saved);

@@ -914,6 +914,26 @@ tandem_store_add_note (TandemStore  *self,
   return insert_note (self, notebook_id, note_id, error);
 }
 
+#define NOTE_INFO_COLUMNS \
+  "SELECT id, notebook_id, created, updated, coalesce (json_extract (fields, '$.trashed'), 0)," \
+  " fields, substr (text, 1, 160) FROM notes"
+
+/* a row of NOTE_INFO_COLUMNS */
+static TandemStoreNoteInfo *
+note_info_from_row (sqlite3_stmt *stmt)
+{
+  TandemStoreNoteInfo *info = g_new0 (TandemStoreNoteInfo, 1);
+
+  info->id = column_dup_text (stmt, 0);
+  info->notebook_id = column_dup_text (stmt, 1);
+  info->created = sqlite3_column_int64 (stmt, 2);
+  info->updated = sqlite3_column_int64 (stmt, 3);
+  info->trashed = sqlite3_column_int64 (stmt, 4);
+  info->fields = column_dup_text (stmt, 5);
+  info->snippet = column_dup_text (stmt, 6);
+  return info;
+}
+
 /**
  * tandem_store_list_notes:
  *
@@ -935,35 +955,54 @@ tandem_store_list_notes (TandemStore  *self,
   if (!check_notebook (self, notebook_id, error))
     return NULL;
 
-  stmt = _tandem_store_prepare (self,
-                                "SELECT id, created, updated, coalesce (json_extract (fields, '$.trashed'), 0),"
-                                " fields, substr (text, 1, 160)"
-                                " FROM notes WHERE notebook_id = ?1"
-                                " ORDER BY updated DESC, id", error);
+  stmt = _tandem_store_prepare (self, NOTE_INFO_COLUMNS " WHERE notebook_id = ?1 ORDER BY updated DESC, id", error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, notebook_id, -1, SQLITE_STATIC);
 
   notes = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_store_note_info_free);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      TandemStoreNoteInfo *info = g_new0 (TandemStoreNoteInfo, 1);
-
-      info->id = column_dup_text (stmt, 0);
-      info->notebook_id = g_strdup (notebook_id);
-      info->created = sqlite3_column_int64 (stmt, 1);
-      info->updated = sqlite3_column_int64 (stmt, 2);
-      info->trashed = sqlite3_column_int64 (stmt, 3);
-      info->fields = column_dup_text (stmt, 4);
-      info->snippet = column_dup_text (stmt, 5);
-      g_ptr_array_add (notes, info);
-    }
+    g_ptr_array_add (notes, note_info_from_row (stmt));
   if (rc != SQLITE_DONE)
     {
       _tandem_store_fail (self, error, rc, "read the notes");
       return NULL;
     }
   return g_steal_pointer (&notes);
+}
+
+/**
+ * tandem_store_dup_note_info:
+ *
+ * What tandem_store_list_notes() tells of one note, for a list that follows
+ * a few notes' changes without reading them all again.
+ *
+ * Returns: (transfer full) (nullable): the note's info, or %NULL with
+ *   TANDEM_STORE_ERROR_NOT_FOUND when there is no such note
+ */
+TandemStoreNoteInfo *
+tandem_store_dup_note_info (TandemStore  *self,
+                            const char   *note_id,
+                            GError      **error)
+{
+  g_auto(TandemStoreStmt) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (note_id != NULL, NULL);
+
+  stmt = _tandem_store_prepare (self, NOTE_INFO_COLUMNS " WHERE id = ?1", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, note_id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return note_info_from_row (stmt);
+  if (rc == SQLITE_DONE)
+    g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND, "No note %s", note_id);
+  else
+    _tandem_store_fail (self, error, rc, "read the note");
+  return NULL;
 }
 
 void

@@ -322,6 +322,9 @@ gboolean      tandem_store_add_note                   (TandemStore  *self,
 GPtrArray    *tandem_store_list_notes                 (TandemStore  *self,
                                                        const char   *notebook_id,
                                                        GError      **error);
+TandemStoreNoteInfo *tandem_store_dup_note_info       (TandemStore  *self,
+                                                       const char   *note_id,
+                                                       GError      **error);
 gboolean      tandem_store_commit_note                (TandemStore                  *self,
                                                        const char                   *note_id,
                                                        const TandemStoreNoteUpdate  *update,

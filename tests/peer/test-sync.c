@@ -148,6 +148,7 @@ typedef struct
   guint n_connected;        /* "peer-connected" */
   guint n_disconnected;     /* "peer-disconnected" */
   GPtrArray *conflicts;     /* "note/field" from "conflict" */
+  char *saved_text;         /* the store's text of the note of the last "note-saved" */
 } TestPeer;
 
 static void
@@ -187,6 +188,16 @@ on_notice (TandemPeer *peer,
   say ("%s: %s: %s", p->name, kind, message);
 }
 
+/* what the store holds when the peer says it saved a note */
+static void
+on_note_saved (TandemPeer *peer,
+               const char *note_id,
+               TestPeer   *p)
+{
+  g_free (p->saved_text);
+  p->saved_text = tandem_store_load_note_text (p->store, note_id, NULL);
+}
+
 static TestPeer *
 test_peer_new (const char *name)
 {
@@ -211,6 +222,7 @@ test_peer_new (const char *name)
   g_signal_connect (p->peer, "peer-disconnected", G_CALLBACK (on_disconnected), p);
   g_signal_connect (p->peer, "conflict", G_CALLBACK (on_conflict), p);
   g_signal_connect (p->peer, "notice", G_CALLBACK (on_notice), p);
+  g_signal_connect (p->peer, "note-saved", G_CALLBACK (on_note_saved), p);
   return p;
 }
 
@@ -224,6 +236,7 @@ test_peer_free (TestPeer *p)
   rm_rf (p->dir);
   g_free (p->dir);
   g_ptr_array_unref (p->conflicts);
+  g_free (p->saved_text);
   g_free (p);
 }
 
@@ -951,6 +964,15 @@ test_synced_one_way (gconstpointer data)
   if (!tandem_peer_is_synced (b->peer, &reason))
     say ("the receiver says: %s", reason);
   g_assert_true (tandem_peer_is_synced (b->peer, NULL));
+  /* both said when the edit was on disk: the typist on its commit, the
+   * receiver after the remote batch was saved */
+  {
+    g_autofree char *text = tandem_note_dup_text (tandem_saved_note_get_note (get_note (a, pair.note_id)));
+
+    g_assert_true (g_str_has_prefix (text, "one way: "));
+    g_assert_cmpstr (a->saved_text, ==, text);
+    g_assert_cmpstr (b->saved_text, ==, text);
+  }
 }
 
 static gboolean

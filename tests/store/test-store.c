@@ -1588,6 +1588,22 @@ test_notes_create_list (Fixture       *fixture,
       g_assert_cmpstr (info->notebook_id, ==, tandem_store_get_private_notebook_id (store));
     }
 
+  /* one note's info is what the list says of it */
+  {
+    TandemStoreNoteInfo *listed = g_ptr_array_index (list, 0);
+    g_autoptr(TandemStoreNoteInfo) one = tandem_store_dup_note_info (store, a, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (one->id, ==, a);
+    g_assert_cmpstr (one->notebook_id, ==, listed->notebook_id);
+    g_assert_cmpint (one->updated, ==, listed->updated);
+    g_assert_cmpstr (one->snippet, ==, "newest");
+    g_assert_cmpstr (one->fields, ==, listed->fields);
+    g_assert_null (tandem_store_dup_note_info (store, missing, &error));
+    g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+
   other_list = tandem_store_list_notes (store, other, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (other_list->len, ==, 0);
