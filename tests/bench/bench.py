@@ -84,7 +84,8 @@ Run it:
     python3 tests/bench/bench.py build [--runs 5] [--only replay|net|app] [--json FILE]
 
 --json FILE also writes every number measured, raw runs included, to FILE:
-the results document that report.py (the Markdown report with plots) reads.
+the results document that report.py (the Markdown report with plots, `meson
+compile -C build bench-report`) reads.
 
 --only replay: the replay, merge, memory and store tables; --only net: the
 network tables (with one run of the Yjs and dt local replays for their sizes);
@@ -797,7 +798,7 @@ def describe_run(runs, only):
     }
 
 
-def run_replays(cases, runs, announce_runs):
+def run_replays(cases, runs):
     """cases: case -> impl -> command, or an error string when it cannot run.
     Returns case -> impl -> {"runs": [result dicts], "error": str or None}."""
     out = {c: {i: {"runs": [], "error": v if isinstance(v, str) else None}
@@ -807,7 +808,7 @@ def run_replays(cases, runs, announce_runs):
             for impl, cmd in impls.items():
                 if out[case][impl]["error"]:
                     continue
-                log(f"run {run + 1}/{announce_runs}: {case}: {NAMES[impl]}")
+                log(f"run {run + 1}/{runs}: {case}: {NAMES[impl]}")
                 res, err = run_once(cmd)
                 if err:
                     out[case][impl]["error"] = err
@@ -868,11 +869,11 @@ def measure(build, runs, only=None):
         },
     }
     if do_replay:
-        doc["replay"] = run_replays(cases, runs, runs)
+        doc["replay"] = run_replays(cases, runs)
     else:
         # only the JS peers' sizes and load times of automerge-paper, once
         doc["js_sizes"] = run_replays(
-            {AUTOMERGE: {i: cases[AUTOMERGE][i] for i in ("dt", "yjs")}}, 1, 1)
+            {AUTOMERGE: {i: cases[AUTOMERGE][i] for i in ("dt", "yjs")}}, 1)
 
     if only is None:
         doc["app"] = run_app(build, runs)

@@ -27,6 +27,7 @@ or nothing could be measured, 2 on bad usage; 0 otherwise.
 import argparse
 import contextlib
 import io
+import math
 import shutil
 import statistics
 import subprocess
@@ -43,7 +44,7 @@ PUBLISHED = HERE / "results"
 COLOURS = {
     "Tandem": "#1c71d8", "diamond-types-node": "#e66100", "Yjs": "#26a269",
     "floor": "#77767b", "p50": "#62a0ea", "p99": "#1a5fb4",
-    "peer in its own process": "#1c71d8", "peer in the window's process": "#e66100",
+    "second peer in its own process": "#1c71d8", "second peer in the window's process": "#e66100",
 }
 TARGET_COLOUR = "#c01c28"
 
@@ -59,10 +60,10 @@ def gp_string(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def figure(out_dir, name, title, panels, width=1000, height=560, placed=False):
-    """Draws PANELS side by side into OUT_DIR/NAME.png (placed: the panels
-    set their own size and origin); the script is kept beside it as NAME.gp.
-    Returns the PNG's file name."""
+def figure(out_dir, name, title, panels, width=1000, height=560, widths=None):
+    """Draws PANELS side by side into OUT_DIR/NAME.png, each as wide as its
+    share in WIDTHS (equal by default); the script is kept beside it as
+    NAME.gp.  Returns the PNG's file name."""
     script = [f"set terminal pngcairo size {width},{height} enhanced font 'DejaVu Sans,11' "
               f"background rgb 'white'",
               f"set output {gp_string(name + '.png')}"]
@@ -71,12 +72,14 @@ def figure(out_dir, name, title, panels, width=1000, height=560, placed=False):
         *setup, plot = panels[0]
         script += [*setup, f"set title {gp_string(title)} font ',14'", plot]
     else:
-        layout = "" if placed else f"layout 1,{len(panels)} "
-        script.append(f"set multiplot {layout}title {gp_string(title)} font ',14'")
-        for p in panels:
-            # room for the figure's title, which the panels' margins ignore
-            keyed = any(line.startswith("set key outside") for line in p)
-            script += ["reset", *(["set tmargin 6"] if keyed and not placed else []), *p]
+        widths = widths or [1 / len(panels)] * len(panels)
+        script.append(f"set multiplot title {gp_string(title)} font ',14'")
+        x = 0.0
+        for p, w in zip(panels, widths):
+            # the panels' own margins know nothing of the figure's title:
+            # they stay below it
+            script += ["reset", f"set size {w},0.93", f"set origin {x},0", *p]
+            x += w
         script.append("unset multiplot")
     (out_dir / f"{name}.gp").write_text("\n".join(script) + "\n")
     r = subprocess.run(["gnuplot", f"{name}.gp"], cwd=out_dir, capture_output=True, text=True)
@@ -157,20 +160,21 @@ def bar_panel(title, ylabel, groups, log_scale=False, lines=(), key_inside=False
     return out
 
 
-def histogram_panel(title, xlabel, series, bin_ms, limit=None):
-    """Counts per bin of BIN_MS of each series [(name, values in ms)], as
-    steps, with a log count axis (the few slow frames are the point);
-    limit: (x, label) drawn as a dashed line."""
+def histogram_panel(title, xlabel, series, bins_per_decade, limit=None):
+    """How many of each series' values [(name, values in ms)] fall in each
+    bin, bins evenly spaced on a log scale (BINS_PER_DECADE), the counts on a
+    log scale too: a frame that takes 10 times longer is the point, and it
+    may be one among hundreds.  limit: (x, label) drawn as a dashed line."""
     series = [(n, v) for n, v in series if v]
     if not series:
         return None
     out = [f"set title {gp_string(title)}",
            f"set xlabel {gp_string(xlabel)}",
            "set ylabel 'frames (log scale)'",
-           "set logscale y",
+           "set logscale xy",
+           "set format x '%g'",
            "set yrange [0.8:*]",
-           "set xrange [0:*]",
-           "set grid xtics ytics lc rgb '#dddddd'",
+           "set grid xtics ytics mxtics lc rgb '#dddddd'",
            "set key outside top center horizontal Left reverse samplen 2 width 1 font ',10'",
            "set style fill transparent solid 0.45 border"]
     if limit:
@@ -180,16 +184,19 @@ def histogram_panel(title, xlabel, series, bin_ms, limit=None):
         out.append(f"set label {gp_string(label)} at first {x}, graph 0.97 left offset 0.5,0 "
                    f"tc rgb '{TARGET_COLOUR}' font ',9' front")
     plots = []
+    edge = lambda b: 10 ** (b / bins_per_decade)
     for k, (name, values) in enumerate(series):
         counts = {}
         for v in values:
-            b = int(v // bin_ms)
+            # below 0.1 ms is "about nothing": the first bin
+            b = math.floor(math.log10(max(v, 0.1)) * bins_per_decade)
             counts[b] = counts.get(b, 0) + 1
         out.append(f"$h{k} << EOD")
-        out += [f"{(b + 0.5) * bin_ms} {c}" for b, c in sorted(counts.items())]
+        out += [f"{math.sqrt(edge(b) * edge(b + 1))} {c} {edge(b)} {edge(b + 1)}"
+                for b, c in sorted(counts.items())]
         out.append("EOD")
         colour = COLOURS.get(name, "#5e5c64")
-        plots.append(f"$h{k} using 1:2:({bin_ms * 0.9}) with boxes lc rgb '{colour}' "
+        plots.append(f"$h{k} using 1:2:3:4:(0.8):2 with boxxyerror lc rgb '{colour}' "
                      f"title {gp_string(f'{name} ({len(values):,} frames)')}")
     out.append("plot " + ", \\\n     ".join(plots))
     return out
@@ -217,13 +224,10 @@ def replay_figure(doc, out_dir):
     panels = [p for p in (times, memory) if p]
     if not panels:
         return None
-    # the times get two thirds of the width
-    if len(panels) == 2:
-        panels = [["set size 0.64,0.94", "set origin 0,0", *times],
-                  ["set size 0.36,0.94", "set origin 0.64,0", *memory]]
-        return figure(out_dir, "replay", "Tandem beside diamond-types-node, Yjs and a floor "
-                      "(a gap buffer in C): real editing traces", panels, width=1200, placed=True)
-    return figure(out_dir, "replay", "Real editing traces", panels)
+    return figure(out_dir, "replay", "Tandem beside diamond-types-node, Yjs and a floor "
+                  "(a gap buffer in C): real editing traces", panels, width=1200,
+                  # the times get two thirds of the width
+                  widths=[0.64, 0.36] if len(panels) == 2 else None)
 
 
 def latency_figure(doc, out_dir):
@@ -297,14 +301,14 @@ def app_figures(doc, out_dir):
         made.append(figure(out_dir, "app-startup", "The app: start to the first drawn window "
                            "(median)\n{/*0.8 GTK 4 under Xvfb, release build}", [startup],
                            width=640, height=520))
-    cases = (("typing", "peer in its own process"), ("in_process", "peer in the window's process"))
+    cases = (("typing", "second peer in its own process"), ("in_process", "second peer in the window's process"))
     work = [(name, [v for r in app[c] for v in r["work_values_ms"]]) for c, name in cases]
     gaps = [(name, [v for r in app[c] for v in r["interval_values_ms"]]) for c, name in cases]
     refresh = next((r["refresh_ms"] for c, _ in cases for r in app[c]), None)
     panels = [histogram_panel("Work of a frame (first phase to the end of after-paint)",
-                              "ms (1 ms bins)", work, 1.0,
+                              "ms (log scale)", work, 20,
                               (bench.APP_TARGET_FRAME_MS, f"{bench.APP_TARGET_FRAME_MS:g} ms")),
-              histogram_panel("Interval between frames", "ms (4 ms bins)", gaps, 4.0,
+              histogram_panel("Interval between frames", "ms (log scale)", gaps, 20,
                               (refresh * 1.5, f"1.5 refreshes, {refresh * 1.5:.0f} ms")
                               if refresh else None)]
     panels = [p for p in panels if p]
