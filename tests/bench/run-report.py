@@ -21,7 +21,8 @@ in the gnuplot scripts beside the plots:
     more than a few colours in it (ImageMagick counts them, when it is
     there); every PNG made is shown
  5. a wrong final text makes the exit status 1 and says so
- 6. an app-only document gives the app's plots and no others
+ 6. an app-only document gives the app's plots and no others; a network-only
+    one the network's, with the JS peers' sizes from their one replay
  7. report.py --reuse: from BUILDDIR/bench-report/results.json, status 0;
     without it, or with a broken one, a clear error and status 1
  8. publishing copies report.md and the plots and drops stale plots
@@ -301,6 +302,15 @@ def run_checks(work):
     check("an app-only document gives the app's plots only",
           status == 0 and sorted(files) == ["app-frames.png", "app-startup.png", "report.md"],
           f"status {status}, files {files}")
+
+    net_doc = {"meta": bench.describe_run(3, "net"), "net": doc["net"],
+               "js_sizes": {bench.AUTOMERGE: {i: doc["replay"][bench.AUTOMERGE][i] for i in ("dt", "yjs")}}}
+    status, files = make_report(net_doc, work / "net")
+    text = (work / "net" / "report.md").read_text()
+    row = next((l for l in text.splitlines() if l.startswith("| bytes (Tandem: TCP payload")), "")
+    check("a network-only document gives the network's plots, with the JS peers' sizes",
+          status == 0 and sorted(files) == ["catch-up.png", "latency.png", "report.md"]
+          and f"| {yjs:,} |" in row.replace(".0 |", " |"), f"status {status}, files {files}, {row}")
 
     # 7. the command line
     build = work / "build"
