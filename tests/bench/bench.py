@@ -948,7 +948,7 @@ def print_header(doc):
     elif m["only"] == "net":
         print(f"- network only ({m['runs']} runs); the JS peers' automerge-paper replay once\n")
     else:
-        print(f"- medians of {m['runs']} runs, each a separate process; times in ms "
+        print(f"- medians of {m['runs']} run(s), each a separate process; times in ms "
               "(replay/merge only); JS peers after 1 warm-up replay\n")
 
 
