@@ -81,7 +81,11 @@ a mismatch is flagged in the table and makes this script exit 1.
 
 Run it:
     meson compile -C build bench
-    python3 tests/bench/bench.py build [--runs 5] [--only replay|net|app]
+    python3 tests/bench/bench.py build [--runs 5] [--only replay|net|app] [--json FILE]
+
+--json FILE also writes every number measured, raw runs included, to FILE:
+the results document that report.py (the Markdown report with plots, `meson
+compile -C build bench-report`) reads.
 
 --only replay: the replay, merge, memory and store tables; --only net: the
 network tables (with one run of the Yjs and dt local replays for their sizes);
@@ -239,13 +243,24 @@ def run_once(cmd):
     return res, None
 
 
-def cpu_model():
+def machine():
+    """What the numbers were measured on: CPU model, logical CPUs, RAM, kernel."""
+    info = {"arch": platform.machine(), "cpu": "unknown", "logical_cpus": os.cpu_count(),
+            "ram_bytes": None, "kernel": f"{platform.system()} {platform.release()}",
+            "os": "unknown"}
     try:
         with open("/proc/cpuinfo") as f:
             models = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
-        return f"{models[0]} ({len(models)} logical CPUs)" if models else "unknown"
-    except OSError:
-        return "unknown"
+        if models:
+            info["cpu"] = models[0]
+        with open("/proc/meminfo") as f:
+            total = [l.split()[1] for l in f if l.startswith("MemTotal:")]
+        if total:
+            info["ram_bytes"] = int(total[0]) * 1024
+        info["os"] = platform.freedesktop_os_release().get("PRETTY_NAME", "unknown")
+    except (OSError, ValueError):
+        pass
+    return info
 
 
 def command_version(cmd):
@@ -277,8 +292,15 @@ def fmt_ratio(r):
 # ---- the network (net_bench.py does the work) ----
 
 NET_PEERS = (2, 8)
+NET_PLACES = ("disk", "tmpfs")
 NET_TARGET_P99_MS = 5.0      # keystroke to remote apply, 8 peers
 NET_TARGET_CATCH_UP_MS = 1000.0
+
+
+def net_case(place, n):
+    """The key of one typing case in net["latency"] and net["errors"] (a
+    string, so that the results survive a trip through JSON)."""
+    return f"{n} peers on {place}"
 
 
 def run_network(build, tandem_exe, tandem_err, ws_echo_exe, ws_echo_err, trace, runs):
@@ -305,7 +327,7 @@ def run_network(build, tandem_exe, tandem_err, ws_echo_exe, ws_echo_err, trace, 
     if tandem_err:
         for place in places:
             for n in NET_PEERS:
-                errors[(place, n)] = tandem_err
+                errors[net_case(place, n)] = tandem_err
         errors["catch-up"] = tandem_err
         return net
     end = meta = None
@@ -319,16 +341,16 @@ def run_network(build, tandem_exe, tandem_err, ws_echo_exe, ws_echo_err, trace, 
         for run in range(runs):
             for place, folder in places.items():
                 for n in NET_PEERS:
-                    if (place, n) in errors:
+                    if net_case(place, n) in errors:
                         continue
                     log(f"run {run + 1}/{runs}: network: {n} peers typing, profiles on {place}")
                     shutil.rmtree(folder, ignore_errors=True)
                     folder.mkdir(parents=True)
                     try:
                         r = net_bench.typing_latency(tandem_exe, n, folder)
-                        net["latency"].setdefault((place, n), []).append(r)
+                        net["latency"].setdefault(net_case(place, n), []).append(r)
                     except (net_bench.PeerError, OSError, ValueError) as e:
-                        errors[(place, n)] = str(e)[-300:]
+                        errors[net_case(place, n)] = str(e)[-300:]
             if "catch-up" not in errors:
                 log(f"run {run + 1}/{runs}: network: catch-up on automerge-paper")
                 try:
@@ -356,8 +378,8 @@ def fmt_pair(us_values):
     return f"{fmt_ms(us_values, 50)} / {fmt_ms(us_values, 99)}"
 
 
-def print_network(net, yjs_bytes, dt_bytes, yjs_reload_ms, dt_reload_ms):
-    """The network tables; returns True when a result was wrong."""
+def print_latency(net):
+    """The typing latency tables; returns True when a result was wrong."""
     lat, errors = net["latency"], net["errors"]
     floor = net["floor"]
     wrong = False
@@ -375,9 +397,9 @@ def print_network(net, yjs_bytes, dt_bytes, yjs_reload_ms, dt_reload_ms):
     half = None
     if floor is not None:
         half = [floor["p50_us"] / 2, floor["p99_us"] / 2]
-    for place in ("disk", "tmpfs"):
+    for place in NET_PLACES:
         for n in NET_PEERS:
-            key = (place, n)
+            key = net_case(place, n)
             if key in errors:
                 print(f"| {n} peers, profiles on {place} | n/a: {errors[key][:120]} | | | | |")
                 continue
@@ -387,7 +409,7 @@ def print_network(net, yjs_bytes, dt_bytes, yjs_reload_ms, dt_reload_ms):
             samples = pooled(runs, "samples")
             p99 = net_bench.percentile(samples, 99)
             floor_cell = f"{half[0] / 1000:.3f} / {half[1] / 1000:.3f}" if half else "n/a"
-            ratio = fmt_ratio(p99 / half[1] if half and p99 is not None else None)
+            vs_floor = fmt_ratio(p99 / half[1] if half and p99 is not None else None)
             target, met = "", ""
             if place == "disk" and n == 8:
                 target = f"p99 < {NET_TARGET_P99_MS:g} ms"
@@ -396,13 +418,13 @@ def print_network(net, yjs_bytes, dt_bytes, yjs_reload_ms, dt_reload_ms):
             if bad(runs):
                 met, wrong = "**NO: WRONG RESULT**", True
             label = f"{n} peers, profiles on {place}" + (" (fsync ~free)" if place == "tmpfs" else "")
-            print(f"| {label} | {fmt_pair(samples)} | {floor_cell} | {ratio} | {target} | {met} |")
+            print(f"| {label} | {fmt_pair(samples)} | {floor_cell} | {vs_floor} | {target} | {met} |")
 
     # where the time goes
     print("\n| detail (pooled over runs) | " +
-          " | ".join(f"{n} peers, {place}" for place in ("disk", "tmpfs") for n in NET_PEERS
-                     if (place, n) in lat) + " |")
-    keys = [(place, n) for place in ("disk", "tmpfs") for n in NET_PEERS if (place, n) in lat]
+          " | ".join(f"{n} peers, {place}" for place in NET_PLACES for n in NET_PEERS
+                     if net_case(place, n) in lat) + " |")
+    keys = [net_case(place, n) for place in NET_PLACES for n in NET_PEERS if net_case(place, n) in lat]
     print("|---|" + "---:|" * len(keys))
 
     def row(label, cell):
@@ -436,8 +458,31 @@ def print_network(net, yjs_bytes, dt_bytes, yjs_reload_ms, dt_reload_ms):
           (f". Echo round trip (floor x2): {floor['p50_us'] / 1000:.3f} / "
            f"{floor['p99_us'] / 1000:.3f} ms, deflate {'on' if floor['deflate'] else 'OFF'}."
            if floor else f". Floor: n/a ({errors.get('floor', '?')})"))
+    return wrong
 
-    # catch-up
+
+def catch_up_peers(doc):
+    """The JS peers' side of the catch-up table, from their automerge-paper
+    replays: {"dt"|"yjs": {"bytes": encoded history, "load_ms": decode into an
+    empty doc}}."""
+    return {impl: {"bytes": replay_median(doc, AUTOMERGE, impl, "encoded_bytes"),
+                   "load_ms": replay_median(doc, AUTOMERGE, impl, "reload_ms")}
+            for impl in ("dt", "yjs")}
+
+
+def catch_up_median(net, key):
+    """The median of one catch-up measure over the runs, or None."""
+    vals = [r[key] for r in net["catch_up"] if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def print_catch_up(doc):
+    """The catch-up table; returns True when a result was wrong."""
+    net = doc["net"]
+    errors, wrong = net["errors"], False
+    js = catch_up_peers(doc)
+    yjs_bytes, dt_bytes = js["yjs"]["bytes"], js["dt"]["bytes"]
+    yjs_reload_ms, dt_reload_ms = js["yjs"]["load_ms"], js["dt"]["load_ms"]
     cu = net["catch_up"]
     print("\n## Network: catch-up on automerge-paper (259,778 keystrokes, loopback)\n")
     if "catch-up" in errors and not cu:
@@ -445,8 +490,7 @@ def print_network(net, yjs_bytes, dt_bytes, yjs_reload_ms, dt_reload_ms):
         return wrong
 
     def m(key):
-        vals = [r[key] for r in cu if r.get(key) is not None]
-        return statistics.median(vals) if vals else None
+        return catch_up_median(net, key)
 
     ms, nbytes = m("ms"), m("bytes")
     wrong_cu = any(not r["matches_end"] for r in cu)
@@ -459,11 +503,11 @@ def print_network(net, yjs_bytes, dt_bytes, yjs_reload_ms, dt_reload_ms):
     print("|---|---:|---:|---:|---:|---|---|")
     print(f"| a fresh peer's `join` to the whole note saved, ms (Tandem); load the encoded "
           f"history into an empty doc, no network (dt, Yjs) | {fmt(ms)} | {fmt(dt_reload_ms)} | "
-          f"{fmt(yjs_reload_ms)} | {fmt_ratio(ratio_of(ms, yjs_reload_ms))} | "
+          f"{fmt(yjs_reload_ms)} | {fmt_ratio(ratio(ms, yjs_reload_ms))} | "
           f"< {NET_TARGET_CATCH_UP_MS:,.0f} ms | {ms_ok} |")
     print(f"| bytes (Tandem: TCP payload both ways, TLS and handshakes included; dt: toBytes; "
           f"Yjs: update V2) | {fmt(nbytes)} | {fmt(dt_bytes)} | {fmt(yjs_bytes)} | "
-          f"{fmt_ratio(ratio_of(nbytes, yjs_bytes))} | < Yjs | {bytes_ok} |")
+          f"{fmt_ratio(ratio(nbytes, yjs_bytes))} | < Yjs | {bytes_ok} |")
     print(f"| of which A to B / B to A | {fmt(m('bytes_down'))} / {fmt(m('bytes_up'))} | | | | | |")
     print(f"| `join` to connected / to the first batch saved, ms | {fmt(m('connected_ms'))} / "
           f"{fmt(m('first_change_ms'))} | | | | | |")
@@ -479,16 +523,11 @@ def print_network(net, yjs_bytes, dt_bytes, yjs_reload_ms, dt_reload_ms):
     return wrong
 
 
-def ratio_of(a, b):
-    return a / b if a is not None and b else None
-
-
 def print_network_raw(net):
     print("\nnetwork:")
-    for key, runs in sorted(net["latency"].items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        place, n = key
+    for key, runs in net["latency"].items():
         per_run = " ".join(f"{fmt_ms(r['samples'], 50)}/{fmt_ms(r['samples'], 99)}" for r in runs)
-        print(f"  {n} peers on {place:<5}  p50/p99 ms per run: {per_run}  final_length="
+        print(f"  {key:<15}  p50/p99 ms per run: {per_run}  final_length="
               f"{runs[0]['final_length']:,}  converged={'yes' if all(r['converged'] for r in runs) else 'NO'}")
     for key, err in net["errors"].items():
         print(f"  {key}: n/a: {err}")
@@ -726,58 +765,85 @@ def print_app_raw(app):
         print(f"  {key}: n/a: {err}")
 
 
-def print_header(runs, what):
-    print("# Tandem benchmark\n")
-    print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"- machine: {platform.machine()}, {cpu_model()}")
-    dirty = command_version(['git', '-C', str(REPO), 'status', '--porcelain', '--', 'src', 'meson.build'])
-    print(f"- tandem: commit "
-          f"{command_version(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])}"
-          f"{' with uncommitted changes in src/' if dirty not in ('unknown', 'not found', '') else ''}")
-    print(f"- {what}\n")
+# ---- one run: measure everything into a results document ----
+
+AUTOMERGE = "automerge-paper local"
+C1 = "C1 merge (friendsforever x25)"
+A1 = "A1 merge"
+RESULTS_FORMAT = 1
 
 
-def main_app_only(build, runs):
-    app = run_app(build, runs)
-    print_header(runs, f"the app only ({runs} runs)")
-    wrong = print_app(app, runs)
-    print("\n## Raw runs")
-    print_app_raw(app)
-    if wrong:
-        print("\n!!! THE APP ENDED WITH WRONG TEXT OR THE WRONG NOTE LIST (see above) !!!")
-    return 1 if wrong else 0
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("builddir", type=Path)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", choices=("replay", "net", "app"),
-                    help="only the replay tables, only the network ones, or only the app's")
-    args = ap.parse_args()
-    if args.runs < 1:
-        ap.error("--runs must be at least 1")
-    build = args.builddir.resolve()
-    if args.only == "app":
-        return main_app_only(build, args.runs)
-
+def find_traces():
+    """The traces folder, and the files the replay and the network use."""
     traces = Path(os.environ.get("TANDEM_TRACES", REPO.parent / "shared" / "traces")).resolve()
-    files = {
+    return traces, {
         "automerge": traces / "sequential" / "automerge-paper.json.gz",
         "ff": traces / "concurrent" / "friendsforever.json.gz",
         "a1": traces / "egwalker-paper" / "A1.json.gz",
     }
+
+
+def describe_run(runs, only):
+    """The header of a results document: when, on what, from which commit."""
+    git = lambda *a: command_version(["git", "-C", str(REPO), *a])
+    dirty = git("status", "--porcelain", "--", "src", "meson.build")
+    return {
+        "format": RESULTS_FORMAT,
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "src_changed": dirty not in ("unknown", "not found", ""),
+        "runs": runs,
+        "only": only,
+    }
+
+
+def run_replays(cases, runs):
+    """cases: case -> impl -> command, or an error string when it cannot run.
+    Returns case -> impl -> {"runs": [result dicts], "error": str or None}."""
+    out = {c: {i: {"runs": [], "error": v if isinstance(v, str) else None}
+               for i, v in impls.items()} for c, impls in cases.items()}
+    for run in range(runs):
+        for case, impls in cases.items():
+            for impl, cmd in impls.items():
+                if out[case][impl]["error"]:
+                    continue
+                log(f"run {run + 1}/{runs}: {case}: {NAMES[impl]}")
+                res, err = run_once(cmd)
+                if err:
+                    out[case][impl]["error"] = err
+                else:
+                    out[case][impl]["runs"].append(res)
+    return out
+
+
+def measure(build, runs, only=None):
+    """Runs the benchmarks (all, or --only one part) and returns the results
+    document: plain data, what --json writes and the tables and the report
+    are made from.  None when the traces are missing (nothing measured)."""
+    doc = {"meta": describe_run(runs, only)}
+    if only == "app":
+        doc["app"] = run_app(build, runs)
+        return doc
+
+    traces, files = find_traces()
     absent = [str(p) for p in files.values() if not p.exists()]
     if absent:
         print(f"bench: traces not found ({', '.join(absent)}); set TANDEM_TRACES to the "
               "traces folder. Nothing measured.")
-        return 0
+        return None
 
     node_dir = build / "bench-node"
     node_err = ensure_node_packages(node_dir) if shutil.which("node") else "node not found"
     floor_exe, floor_err = ensure_floor(build)
     tandem_exe, tandem_err = ensure_release_peer(build)
-    do_replay, do_net = args.only != "net", args.only != "replay"
+    do_replay, do_net = only != "net", only != "replay"
+    doc["meta"].update({
+        "node": command_version(["node", "--version"]),
+        "yjs": package_version(node_dir, "yjs"),
+        "diamond_types_node": package_version(node_dir, "diamond-types-node"),
+        "tandem": str(tandem_exe), "traces": str(traces),
+    })
 
     def node(script, trace, *extra):
         return ["node", "--expose-gc", str(HERE / script), str(trace), "--node-dir",
@@ -785,65 +851,111 @@ def main():
 
     # case -> impl -> command, or an error string when it cannot run at all.
     cases = {
-        "automerge-paper local": {
+        AUTOMERGE: {
             "tandem": tandem_err or [str(tandem_exe), "replay", str(files["automerge"]), "--store"],
             "dt": node_err or node("dt-replay.mjs", files["automerge"], "--mode", "local"),
             "yjs": node_err or node("yjs-replay.mjs", files["automerge"], "--mode", "local"),
             "floor": floor_err or [str(floor_exe), str(files["automerge"])],
         },
-        "C1 merge (friendsforever x25)": {
+        C1: {
             "tandem": tandem_err or [str(tandem_exe), "replay", str(files["ff"]), "--repeat", "25"],
             "dt": node_err or node("dt-replay.mjs", files["ff"], "--repeat", "25", "--mode", "merge"),
             "yjs": node_err or node("yjs-replay.mjs", files["ff"], "--repeat", "25", "--mode", "merge"),
         },
-        "A1 merge": {
+        A1: {
             "tandem": tandem_err or [str(tandem_exe), "replay", str(files["a1"])],
             "dt": node_err or node("dt-replay.mjs", files["a1"], "--mode", "merge"),
             "yjs": node_err or node("yjs-replay.mjs", files["a1"], "--mode", "merge"),
         },
     }
-
-    replay_runs = args.runs
-    if not do_replay:
+    if do_replay:
+        doc["replay"] = run_replays(cases, runs)
+    else:
         # only the JS peers' sizes and load times of automerge-paper, once
-        cases = {"automerge-paper local": {i: cases["automerge-paper local"][i] for i in ("dt", "yjs")}}
-        replay_runs = 1 if do_net else 0
+        doc["js_sizes"] = run_replays(
+            {AUTOMERGE: {i: cases[AUTOMERGE][i] for i in ("dt", "yjs")}}, 1)
 
-    results = {c: {i: [] for i in impls} for c, impls in cases.items()}
-    errors = {c: {i: v for i, v in impls.items() if isinstance(v, str)} for c, impls in cases.items()}
-    for run in range(replay_runs):
-        for case, impls in cases.items():
-            for impl, cmd in impls.items():
-                if impl in errors[case]:
-                    continue
-                log(f"run {run + 1}/{args.runs}: {case}: {NAMES[impl]}")
-                res, err = run_once(cmd)
-                if err:
-                    errors[case][impl] = err
-                else:
-                    results[case][impl].append(res)
-
-    app, app_wrong = None, False
-    if args.only is None:
-        app = run_app(build, args.runs)
-
-    net, net_wrong = None, False
+    if only is None:
+        doc["app"] = run_app(build, runs)
     if do_net:
         ws_echo_exe, ws_echo_err = ensure_ws_echo(build)
-        net = run_network(build, tandem_exe, tandem_err, ws_echo_exe, ws_echo_err,
-                          files["automerge"], args.runs)
+        doc["net"] = run_network(build, tandem_exe, tandem_err, ws_echo_exe, ws_echo_err,
+                                 files["automerge"], runs)
+    return doc
 
-    def median(case, impl, key):
-        runs = results[case].get(impl, [])
-        if impl in errors[case] or not runs or any(key not in r for r in runs):
-            return None
-        return statistics.median(r[key] for r in runs)
 
-    wrong = [(c, i) for c, impls in results.items() for i, runs in impls.items()
-             if any(r["matches_end"] is not True for r in runs)]
+def save_results(doc, path):
+    """The one writer of a results document."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc))
+    tmp.replace(path)
 
-    def ratio(a, b):
-        return a / b if a is not None and b else None
+
+def load_results(path):
+    doc = json.loads(Path(path).read_text())
+    if doc.get("meta", {}).get("format") != RESULTS_FORMAT:
+        raise ValueError(f"{path}: not a results document of format {RESULTS_FORMAT}")
+    return doc
+
+
+# ---- reading a results document ----
+
+def replays(doc):
+    """case -> impl -> {"runs", "error"}: the replay part, or the JS peers'
+    automerge-paper sizes of a network-only run."""
+    return doc.get("replay") or doc.get("js_sizes") or {}
+
+
+def replay_median(doc, case, impl, key):
+    """The median of KEY over an implementation's runs of a case; None when it
+    failed, did not run or does not report KEY."""
+    r = replays(doc).get(case, {}).get(impl)
+    if not r or r["error"] or not r["runs"] or any(key not in x for x in r["runs"]):
+        return None
+    return statistics.median(x[key] for x in r["runs"])
+
+
+def replay_wrong(doc):
+    """(case, impl) pairs whose final text was not the trace's."""
+    return [(c, i) for c, impls in replays(doc).items() for i, r in impls.items()
+            if any(x["matches_end"] is not True for x in r["runs"])]
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+# ---- the Markdown tables ----
+
+def print_header(doc):
+    m = doc["meta"]
+    mc = m["machine"]
+    ram = f"{mc['ram_bytes'] / 2**30:.1f} GiB RAM" if mc["ram_bytes"] else "RAM unknown"
+    print("# Tandem benchmark\n")
+    print(f"- date: {m['date']}")
+    print(f"- machine: {mc['cpu']}, {mc['logical_cpus']} logical CPUs, {ram}, {mc['arch']}; "
+          f"{mc['kernel']}, {mc['os']}")
+    if "node" in m:
+        print(f"- node {m['node']}, yjs {m['yjs']}, diamond-types-node {m['diamond_types_node']}")
+    print(f"- tandem: commit {m['commit']}"
+          f"{' with uncommitted changes in src/' if m['src_changed'] else ''}"
+          f"{', ' + m['tandem'] if 'tandem' in m else ''}")
+    if "traces" in m:
+        print(f"- traces: {m['traces']}")
+    if m["only"] == "app":
+        print(f"- the app only ({m['runs']} runs)\n")
+    elif m["only"] == "net":
+        print(f"- network only ({m['runs']} runs); the JS peers' automerge-paper replay once\n")
+    else:
+        print(f"- medians of {m['runs']} run(s), each a separate process; times in ms "
+              "(replay/merge only); JS peers after 1 warm-up replay\n")
+
+
+def print_replay(doc):
+    """The replay, merge and memory table."""
+    wrong = replay_wrong(doc)
+    med = lambda case, impl, key="replay_ms": replay_median(doc, case, impl, key)
 
     def check(case, conds):
         """conds: list of (label, value or None, ok?) -> the 'met?' cell."""
@@ -858,10 +970,10 @@ def main():
         return "yes" if not failed else "**NO** (" + ", ".join(failed) + ")"
 
     rows = []
-    for case in (cases if do_replay else ()):
-        t, d, y, f = (median(case, i, "replay_ms") for i in IMPLS)
+    for case in doc["replay"]:
+        t, d, y, f = (med(case, i) for i in IMPLS)
         r_d, r_y, r_f = ratio(t, d), ratio(t, y), ratio(t, f)
-        if case.startswith("automerge"):
+        if case == AUTOMERGE:
             target = "<= dt/3, <= Yjs/50, <= 10x floor"
             met = check(case, [("dt", r_d, r_d is not None and r_d <= 1 / 3),
                                ("Yjs", r_y, r_y is not None and r_y <= 1 / 50),
@@ -872,96 +984,95 @@ def main():
         rows.append([case, fmt(t), fmt(d), fmt(y), fmt(f),
                      fmt_ratio(r_d), fmt_ratio(r_y), fmt_ratio(r_f), target, met])
 
-    if do_replay:
-        # Memory: Tandem reports RSS, the JS peers their heap (+ external).
-        mc = "automerge-paper local"
-        mt = median(mc, "tandem", "rss_growth_kb")
-        md = median(mc, "dt", "heap_growth_kb")
-        my = median(mc, "yjs", "heap_growth_kb")
-        mf = median(mc, "floor", "buffer_kb")
-        r_d, r_y, r_f = ratio(mt, md), ratio(mt, my), ratio(mt, mf)
-        met = check(mc, [("Yjs", r_y, r_y is not None and mt < my)])
-        rows.append(["memory after automerge-paper (KB)¹", fmt(mt), fmt(md), fmt(my), fmt(mf),
-                     fmt_ratio(r_d), fmt_ratio(r_y), fmt_ratio(r_f),
-                     "Tandem RSS growth < Yjs heap growth", met])
+    # Memory: Tandem reports RSS, the JS peers their heap (+ external).
+    mt, md, my, mf = (med(AUTOMERGE, "tandem", "rss_growth_kb"), med(AUTOMERGE, "dt", "heap_growth_kb"),
+                      med(AUTOMERGE, "yjs", "heap_growth_kb"), med(AUTOMERGE, "floor", "buffer_kb"))
+    r_d, r_y, r_f = ratio(mt, md), ratio(mt, my), ratio(mt, mf)
+    met = check(AUTOMERGE, [("Yjs", r_y, r_y is not None and mt < my)])
+    rows.append(["memory after automerge-paper (KB)¹", fmt(mt), fmt(md), fmt(my), fmt(mf),
+                 fmt_ratio(r_d), fmt_ratio(r_y), fmt_ratio(r_f),
+                 "Tandem RSS growth < Yjs heap growth", met])
 
-    print("# Tandem benchmark\n")
-    print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"- machine: {platform.machine()}, {cpu_model()}")
-    print(f"- node {command_version(['node', '--version'])}, "
-          f"yjs {package_version(node_dir, 'yjs')}, "
-          f"diamond-types-node {package_version(node_dir, 'diamond-types-node')}")
-    dirty = command_version(['git', '-C', str(REPO), 'status', '--porcelain', '--', 'src', 'meson.build'])
-    print(f"- tandem: {tandem_exe}, commit "
-          f"{command_version(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])}"
-          f"{' with uncommitted changes in src/' if dirty not in ('unknown', 'not found') else ''}")
-    print(f"- traces: {traces}")
-    if do_replay:
-        print(f"- medians of {args.runs} runs, each a separate process; times in ms "
-              "(replay/merge only); JS peers after 1 warm-up replay\n")
-    else:
-        print(f"- network only ({args.runs} runs); the JS peers' automerge-paper replay once\n")
+    header = ["case", "Tandem ms", "diamond-types-node ms", "Yjs ms", "floor ms",
+              "Tandem/dt", "Tandem/Yjs", "Tandem/floor", "target", "met?"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" if i in (0, 8, 9) else "---:" for i in range(len(header))) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print("\n¹ Tandem: RSS growth during the replay; Yjs, dt: JS heap + external growth "
+          "(dt's WebAssembly memory is external); floor: its gap buffer's size.")
 
-    if do_replay:
-        header = ["case", "Tandem ms", "diamond-types-node ms", "Yjs ms", "floor ms",
-                  "Tandem/dt", "Tandem/Yjs", "Tandem/floor", "target", "met?"]
-        print("| " + " | ".join(header) + " |")
-        print("|" + "|".join("---" if i in (0, 8, 9) else "---:" for i in range(len(header))) + "|")
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
 
-        print("\n¹ Tandem: RSS growth during the replay; Yjs, dt: JS heap + external growth "
-              "(dt's WebAssembly memory is external); floor: its gap buffer's size.")
+def print_store(doc):
+    """The store: the same automerge-paper edits into a real profile (a commit
+    every 100 edits), then the note opened again; sizes of the history as each
+    library saves it, from the same runs."""
+    med = lambda impl, key: replay_median(doc, AUTOMERGE, impl, key)
+    log_b, disk_b = med("tandem", "log_bytes"), med("tandem", "store_bytes")
+    yjs_b, dt_b = med("yjs", "encoded_bytes"), med("dt", "encoded_bytes")
+    text_ms, load_ms = med("tandem", "text_load_ms"), med("tandem", "load_ms")
+    print("\n## Store (automerge-paper)\n")
+    print("| measure | Tandem | diamond-types-node | Yjs | target | met? |")
+    print("|---|---:|---:|---:|---|---|")
+    print(f"| store-backed replay, ms (commits) | {fmt(med('tandem', 'store_ms'))} "
+          f"({fmt(med('tandem', 'commits'))}) | | | | |")
+    size_ok = log_b is not None and yjs_b is not None and log_b <= yjs_b
+    print(f"| history, bytes (Tandem: saved log; dt: toBytes; Yjs: update V2) | {fmt(log_b)} | "
+          f"{fmt(dt_b)} | {fmt(yjs_b)} | <= Yjs | {'yes' if size_ok else '**NO**'} |")
+    print(f"| profile files on disk, bytes | {fmt(disk_b)} | | | | |")
+    load_ok = load_ms is not None and load_ms < 10
+    print(f"| open the profile and show the text, ms | {fmt(text_ms)} | | | | |")
+    print(f"| load the whole note, ms | {fmt(load_ms)} | | | < 10 | {'yes' if load_ok else '**NO**'} |")
+    print(f"| memory held by the loaded note, bytes | {fmt(med('tandem', 'load_engine_bytes'))} "
+          f"| | | | |")
 
-        # The store: the same automerge-paper edits into a real profile (a commit
-        # every 100 edits), then the note opened again; sizes of the history as
-        # each library saves it, from the same runs.
-        sc = "automerge-paper local"
-        log_b, disk_b = median(sc, "tandem", "log_bytes"), median(sc, "tandem", "store_bytes")
-        yjs_b, dt_b = median(sc, "yjs", "encoded_bytes"), median(sc, "dt", "encoded_bytes")
-        text_ms, load_ms = median(sc, "tandem", "text_load_ms"), median(sc, "tandem", "load_ms")
-        print("\n## Store (automerge-paper)\n")
-        print("| measure | Tandem | diamond-types-node | Yjs | target | met? |")
-        print("|---|---:|---:|---:|---|---|")
-        print(f"| store-backed replay, ms (commits) | {fmt(median(sc, 'tandem', 'store_ms'))} "
-              f"({fmt(median(sc, 'tandem', 'commits'))}) | | | | |")
-        size_ok = log_b is not None and yjs_b is not None and log_b <= yjs_b
-        print(f"| history, bytes (Tandem: saved log; dt: toBytes; Yjs: update V2) | {fmt(log_b)} | "
-              f"{fmt(dt_b)} | {fmt(yjs_b)} | <= Yjs | {'yes' if size_ok else '**NO**'} |")
-        print(f"| profile files on disk, bytes | {fmt(disk_b)} | | | | |")
-        load_ok = load_ms is not None and load_ms < 10
-        print(f"| open the profile and show the text, ms | {fmt(text_ms)} | | | | |")
-        print(f"| load the whole note, ms | {fmt(load_ms)} | | | < 10 | {'yes' if load_ok else '**NO**'} |")
-        print(f"| memory held by the loaded note, bytes | {fmt(median(sc, 'tandem', 'load_engine_bytes'))} "
-              f"| | | | |")
-    if net is not None:
-        net_wrong = print_network(net, median("automerge-paper local", "yjs", "encoded_bytes"),
-                                  median("automerge-paper local", "dt", "encoded_bytes"),
-                                  median("automerge-paper local", "yjs", "reload_ms"),
-                                  median("automerge-paper local", "dt", "reload_ms"))
-    if app is not None:
-        app_wrong = print_app(app, args.runs)
+
+def print_replay_raw(doc):
     print("\n## Correctness and raw runs\n")
-    for case in cases:
+    for case, impls in replays(doc).items():
         print(f"{case}:")
-        for impl in cases[case]:
-            if impl in errors[case]:
-                print(f"  {NAMES[impl]:<20} n/a: {errors[case][impl]}")
+        for impl, r in impls.items():
+            if r["error"]:
+                print(f"  {NAMES[impl]:<20} n/a: {r['error']}")
                 continue
-            runs = results[case][impl]
-            ok = all(r["matches_end"] is True for r in runs)
-            times = " ".join(f"{r['replay_ms']:.1f}" for r in runs)
+            runs = r["runs"]
+            ok = all(x["matches_end"] is True for x in runs)
+            times = " ".join(f"{x['replay_ms']:.1f}" for x in runs)
             print(f"  {NAMES[impl]:<20} matches_end={'yes' if ok else 'NO  <<<<< WRONG RESULT'}"
                   f"  events={runs[0]['events']:,} final_length={runs[0]['final_length']:,}"
                   f"  ms: {times}")
-        counts = {r[0]["events"] for r in results[case].values() if r}
+        counts = {r["runs"][0]["events"] for r in impls.values() if r["runs"]}
         if len(counts) > 1:
             print("  note: the implementations count events differently "
                   "(expected: inserted + deleted code points)")
-    if net is not None:
-        print_network_raw(net)
-    if app is not None:
-        print_app_raw(app)
+
+
+def print_tables(doc, after_section=lambda section: None):
+    """bench.py's Markdown from a results document; returns the exit status
+    (1 when any implementation ended with the wrong text).  after_section is
+    called with "replay", "store", "latency", "catch-up" and "app" after each
+    part's tables (the report puts its plots there)."""
+    print_header(doc)
+    if "replay" in doc:
+        print_replay(doc)
+        after_section("replay")
+        print_store(doc)
+        after_section("store")
+    net_wrong = app_wrong = False
+    if "net" in doc:
+        net_wrong = print_latency(doc["net"])
+        after_section("latency")
+        net_wrong |= print_catch_up(doc)
+        after_section("catch-up")
+    if "app" in doc:
+        app_wrong = print_app(doc["app"], doc["meta"]["runs"])
+        after_section("app")
+    print_replay_raw(doc)
+    if "net" in doc:
+        print_network_raw(doc["net"])
+    if "app" in doc:
+        print_app_raw(doc["app"])
+    wrong = replay_wrong(doc)
     if wrong:
         print("\n!!! WRONG FINAL TEXT from: " +
               ", ".join(f"{NAMES[i]} in {c}" for c, i in wrong) + " !!!")
@@ -970,6 +1081,25 @@ def main():
     if app_wrong:
         print("\n!!! THE APP ENDED WITH WRONG TEXT OR THE WRONG NOTE LIST (see above) !!!")
     return 1 if wrong or net_wrong or app_wrong else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("builddir", type=Path)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", choices=("replay", "net", "app"),
+                    help="only the replay tables, only the network ones, or only the app's")
+    ap.add_argument("--json", type=Path, metavar="FILE",
+                    help="also write every number measured (the results document) to FILE")
+    args = ap.parse_args()
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    doc = measure(args.builddir.resolve(), args.runs, args.only)
+    if doc is None:
+        return 0
+    if args.json:
+        save_results(doc, args.json)
+    return print_tables(doc)
 
 
 if __name__ == "__main__":
