@@ -46,6 +46,7 @@
 #include "tandem-application.h"
 #include "tandem-note-row.h"
 #include "tandem-window-private.h"
+#include "test-input-method.h"
 
 /* how long anything may take to happen */
 #define DEADLINE_MS 15000
@@ -1667,6 +1668,95 @@ test_remote_caret_follows_text (gconstpointer data)
   pair_free (pair);
 }
 
+/* What the view last showed as the text being composed. */
+static void
+preedit_shown_cb (GtkTextView *view,
+                  const char  *preedit,
+                  char       **shown)
+{
+  g_free (*shown);
+  *shown = g_strdup (preedit);
+}
+
+/* What a key controller does when the input method took a key: the view
+ * then knows that a composition may be under way, and resets the input
+ * method when that would be right (the caret moved, say). */
+static void
+compose (GtkTextView     *view,
+         TestInputMethod *im,
+         const char      *preedit)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (view));
+  gboolean told = FALSE;
+
+  test_input_method_compose (im, preedit);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        {
+          g_signal_emit_by_name (controller, "im-update");
+          told = TRUE;
+        }
+    }
+  g_assert_true (told);
+}
+
+/* Ann composes a word with an input method while Bob edits before and
+ * after her caret: her composition stays as it is (GTK never resets the
+ * input method, which would drop it), and what she commits lands where her
+ * caret went with Bob's edits. */
+static void
+test_input_method_composition (gconstpointer data)
+{
+  Pair *pair = pair_new ("one two three", FALSE, FALSE);
+  TandemWindow *ann = pair->ann->win, *bob = pair->bob->win;
+  GtkTextView *view = GTK_TEXT_VIEW (view_of (ann));
+  TestInputMethod *im;
+  g_autofree char *shown = NULL;
+  GtkTextIter iter;
+
+  g_signal_connect (view, "preedit-changed", G_CALLBACK (preedit_shown_cb), &shown);
+  g_object_set (view, "im-module", TEST_INPUT_METHOD_ID, NULL);
+  gtk_widget_grab_focus (GTK_WIDGET (view));
+  spin (50);
+  /* the view made it when it took the focus */
+  im = test_input_method_get_last ();
+  g_assert_nonnull (im);
+
+  gtk_text_buffer_get_iter_at_offset (buffer_of (ann), &iter, 8);
+  gtk_text_buffer_place_cursor (buffer_of (ann), &iter);
+  spin (50);
+  test_input_method_forget_resets (im);
+  compose (view, im, "TH");
+  g_assert_cmpstr (shown, ==, "TH");
+
+  type_at (bob, 0, "zero ");
+  type_at (bob, -2, "!");
+  paste_at (bob, 4, " and");
+  WAIT_SHOWS (ann, "zero and one two three!", "Bob's edits to reach Ann while she composes");
+  spin (300);
+  screenshot (GTK_WIDGET (view), "composing-ann");
+  g_assert_cmpuint (test_input_method_get_resets (im), ==, 0);
+  g_assert_cmpstr (shown, ==, "TH");
+
+  compose (view, im, "THREE, ");
+  test_input_method_commit (im, "THREE, ");
+  g_assert_cmpstr (shown, ==, "");
+  WAIT_SHOWS (ann, "zero and one two THREE, three!", "Ann's word at her caret");
+  WAIT_SHOWS (bob, "zero and one two THREE, three!", "Ann's word to reach Bob");
+
+  /* and the count above could have seen it: moving the caret while
+   * composing resets the input method */
+  compose (view, im, "x");
+  gtk_text_buffer_get_start_iter (buffer_of (ann), &iter);
+  gtk_text_buffer_place_cursor (buffer_of (ann), &iter);
+  g_assert_cmpuint (test_input_method_get_resets (im), >, 0);
+  g_assert_cmpstr (shown, ==, "");
+  pair_free (pair);
+}
+
 /* ---- 3: a window and a tandem-peer process ----------------------------- */
 
 static void
@@ -1799,6 +1889,7 @@ static const Isolated tests[] = {
   { "/window/close-with-note-open", test_close_with_note_open, NULL },
   { "/window/shared", test_shared, NULL },
   { "/window/shared/remote-caret-follows-text", test_remote_caret_follows_text, NULL },
+  { "/window/shared/input-method-composition", test_input_method_composition, NULL },
   { "/window/shared/idle-after-join", test_idle_after_join, NULL },
   { "/window/shared/member-leaves", test_member_leaves, NULL },
   { "/window/shared/remote-caret-follows-typing", test_remote_caret_follows_typing, NULL },
@@ -1842,6 +1933,7 @@ main (int   argc,
       return 0;
     }
   adw_init ();
+  test_input_method_register ();
 
   for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
     g_test_add_data_func (tests[i].path, &tests[i], run_isolated);
