@@ -896,6 +896,10 @@ tandem_window_dispose (GObject *object)
   g_clear_handle_id (&self->idle_id, g_source_remove);
   g_clear_handle_id (&self->status_id, g_source_remove);
   g_clear_handle_id (&self->peer_changed_id, g_source_remove);
+  /* an empty list view has nothing to measure while the window is taken
+   * apart */
+  if (self->notes_view != NULL)
+    gtk_list_view_set_model (self->notes_view, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), TANDEM_TYPE_WINDOW);
   G_OBJECT_CLASS (tandem_window_parent_class)->dispose (object);
 }

@@ -22,12 +22,15 @@
  * /window/search/not-field-names the search does not match the names of
  *                                the fields kept beside a note
  * /window/close-with-note-open   nothing runs on a window once closed
- * /window/shared                 two windows, two peers: a notebook made,
+ * /window/shared/invite-type-conflict
+ *                                two windows, two peers: a notebook made,
  *                                shared and joined through the dialogs;
  *                                typing at once; the other's caret drawn;
  *                                a title changed on both, resolved on one
  * /window/shared/...             remote carets follow text and typing; a
- *                                member leaving; idle once joined
+ *                                member leaving; idle once joined; an
+ *                                input method's composition kept while the
+ *                                other types
  * /window/process                a window and `tandem-peer run` converge
  * /window/undo-after-remote/...  undo takes away only one's own typing
  *
@@ -37,6 +40,7 @@
  * Screenshots of every main screen are rendered from the widgets
  * (gtk_widget_paintable_new) to G_TEST_BUILDDIR/screenshots.
  */
+#include <execinfo.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -1862,6 +1866,25 @@ typedef struct
   gconstpointer data;
 } Isolated;
 
+/* A critical fails the test that caused it; where it came from goes to
+ * stderr first (GTK's own criticals say only what failed, not who called). */
+static GLogWriterOutput
+log_with_backtrace (GLogLevelFlags   log_level,
+                    const GLogField *fields,
+                    gsize            n_fields,
+                    gpointer         user_data)
+{
+  if (log_level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    {
+      void *frames[48];
+      int n = backtrace (frames, G_N_ELEMENTS (frames));
+
+      fprintf (stderr, "backtrace of the %s below:\n", log_level & G_LOG_LEVEL_CRITICAL ? "critical" : "warning");
+      backtrace_symbols_fd (frames, n, 2);
+    }
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
 static void
 run_isolated (gconstpointer data)
 {
@@ -1869,6 +1892,13 @@ run_isolated (gconstpointer data)
 
   if (g_test_subprocess ())
     {
+      static gsize writer_set = 0;
+
+      if (g_once_init_enter (&writer_set))
+        {
+          g_log_set_writer_func (log_with_backtrace, NULL, NULL);
+          g_once_init_leave (&writer_set, 1);
+        }
       test_begin ();
       test->func (test->data);
       test_end ();
@@ -1887,7 +1917,9 @@ static const Isolated tests[] = {
   { "/window/notes", test_notes, NULL },
   { "/window/search/not-field-names", test_search_field_names, NULL },
   { "/window/close-with-note-open", test_close_with_note_open, NULL },
-  { "/window/shared", test_shared, NULL },
+  /* (no test path may be the start of another's: a child process runs
+   * every test under its path) */
+  { "/window/shared/invite-type-conflict", test_shared, NULL },
   { "/window/shared/remote-caret-follows-text", test_remote_caret_follows_text, NULL },
   { "/window/shared/input-method-composition", test_input_method_composition, NULL },
   { "/window/shared/idle-after-join", test_idle_after_join, NULL },
