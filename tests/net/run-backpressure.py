@@ -41,7 +41,6 @@ import json
 import os
 import random
 import signal
-import statistics
 import sys
 import tempfile
 import threading
@@ -73,8 +72,9 @@ BIG_NOTE_CHARS = 200_000     # each typist's note, before the typing
 KEYSTROKE_S = 0.02           # 50 keystrokes a second per typist
 PROBE_TIMEOUT_S = 60         # a probe that takes longer is lost
 BEFORE_S = 6.0
+UNREAD_S = 8                 # TANDEM_WEBSOCKET_UNREAD_MS: a link not read is closed after this
 # What a reader that reads nothing can make a peer queue before the peer
-# drops it: for 8 s (TANDEM_WEBSOCKET_UNREAD_MS), two "want"s a second of
+# drops it: for UNREAD_S, two "want"s a second of
 # every large note, each sending the note's text again (as JSON, about its
 # size): 16 times the text; and 16 MiB for everything else.
 RSS_BOUND_TEXT_FACTOR = 16
@@ -197,7 +197,7 @@ class Typist(threading.Thread):
             self.error = repr(e)
 
 
-def probe(typists, sender, receiver):
+def probe(sender, receiver):
     """One probe: returns the latency in seconds, or None if it was lost."""
     done = threading.Event()
     sender.probe_request = done
@@ -220,7 +220,7 @@ def probe_for(typists, seconds, latencies, lost):
     while time.monotonic() < end:
         s, r = pairs[i % len(pairs)]
         i += 1
-        lat = probe(typists, s, r)
+        lat = probe(s, r)
         if lat is None:
             lost.append(f'{s.peer.name}->{r.peer.name}')
         else:
@@ -360,7 +360,6 @@ def run(tmp, rng, peers):
 
     # -- 1. before
     before_lat, before_lost = [], []
-    t_before = time.monotonic()
     probe_for(typists, BEFORE_S, before_lat, before_lost)
     t_stall = time.monotonic()
     comment(f'before the stall: {len(before_lat)} probes, latency p50 {percentile(before_lat, 50) * 1000:.0f} ms, '
@@ -390,22 +389,19 @@ def run(tmp, rng, peers):
           f'lost before: {before_lost}, during: {stall_lost}')
     errors = [f'{t.peer.name}: {t.error}' for t in typists if t.error]
     check('A, B and C kept typing through the stall (no command failed)', not errors, '\n'.join(errors))
-    flows = {}
-    for t in typists:
-        for u in typists:
-            if t is not u:
-                flows[f'{t.peer.name}->{u.peer.name}'] = u.peer.count_from(t_stall, t_stall_end, t.peer.peer)
-    comment(f'remote-change events during the stall, typist->receiver: {flows}')
-    # the last third of the stall is long after D stopped answering: what
-    # comes then came past the stall
-    late = {k: 0 for k in flows}
-    for t in typists:
-        for u in typists:
-            if t is not u:
-                late[f'{t.peer.name}->{u.peer.name}'] = u.peer.count_from(
-                    t_stall + STALL_S * 2 / 3, t_stall_end, t.peer.peer)
-    check('edits kept arriving from every typist at every other typist during the stall, to its end',
-          all(v > 0 for v in late.values()), f'in the last third of the stall: {late}')
+    def flows(t0, t1):
+        """remote-change events per typist -> receiver between t0 and t1"""
+        return {f'{t.peer.name}->{u.peer.name}': u.peer.count_from(t0, t1, t.peer.peer)
+                for t in typists for u in typists if t is not u}
+    comment(f'remote-change events during the stall, typist->receiver: {flows(t_stall, t_stall_end)}')
+    # while the links to D are still open (their queues for D growing),
+    # and in the last third of the stall
+    early = flows(t_stall, t_stall + UNREAD_S)
+    late = flows(t_stall + STALL_S * 2 / 3, t_stall_end)
+    check('edits kept arriving from every typist at every other typist during the stall: '
+          'while D still held its links, and to the end',
+          all(v > 0 for v in early.values()) and all(v > 0 for v in late.values()),
+          f'in the first {UNREAD_S} s: {early}; in the last third: {late}')
 
     # A, B and C converge with D still stopped
     for t in typists:
