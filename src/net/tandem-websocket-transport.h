@@ -16,10 +16,12 @@ G_BEGIN_DECLS
 
 /* libsoup keeps every frame it could not write yet in memory, without a
  * limit, so a peer that stops reading would grow ours for as long as the
- * link lasts. WebSocket pings go out this often (libsoup puts them ahead
- * of queued data) and the link is closed when no pong has come back for
- * TANDEM_WEBSOCKET_UNREAD_MS: the other side has read nothing meanwhile.
- * It catches up through have/want when it connects again. */
+ * link lasts. WebSocket pings go out this often, queued behind what was
+ * sent before them, so a pong says the other side has read all that; the
+ * link is closed when no pong has come back for TANDEM_WEBSOCKET_UNREAD_MS:
+ * the other side reads nothing, or is that far behind. It catches up
+ * through have/want when it connects again (a catch-up too large to read
+ * in that time goes on from what it has acknowledged). */
 #define TANDEM_WEBSOCKET_PING_S     2
 #define TANDEM_WEBSOCKET_UNREAD_MS  8000
 
