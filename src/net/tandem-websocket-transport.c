@@ -80,7 +80,7 @@ check_reading (gpointer user_data)
   if (g_get_monotonic_time () - self->last_pong <= TANDEM_WEBSOCKET_UNREAD_MS * (gint64) 1000)
     return G_SOURCE_CONTINUE;
   self->reading_check_id = 0;
-  tandem_transport_close (TANDEM_TRANSPORT (self), "no pong for 8 s: the other side reads nothing we send");
+  tandem_transport_close (TANDEM_TRANSPORT (self), "no pong for 8 s: the other side does not read what we send");
   return G_SOURCE_REMOVE;
 }
 
