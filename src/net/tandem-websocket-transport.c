@@ -9,6 +9,10 @@
  * member. When the caller already knows the fingerprint of the peer it
  * dials (a pinned member), any other certificate fails the handshake.
  * Both ends present certificates (mutual TLS).
+ *
+ * A peer that stops reading (hung, or hostile) is closed once its pongs
+ * stop, before what libsoup queues for it grows large: see
+ * TANDEM_WEBSOCKET_UNREAD_MS.
  */
 #include "tandem-websocket-transport.h"
 
@@ -17,6 +21,8 @@ struct _TandemWebsocketTransport
   TandemTransport parent_instance;
 
   SoupWebsocketConnection *connection;
+  gint64 last_pong;             /* or when the link opened */
+  guint reading_check_id;
 };
 
 G_DEFINE_FINAL_TYPE (TandemWebsocketTransport, tandem_websocket_transport, TANDEM_TYPE_TRANSPORT)
@@ -57,6 +63,28 @@ on_message (SoupWebsocketConnection *connection,
 }
 
 static void
+on_pong (SoupWebsocketConnection *connection,
+         GBytes                  *message,
+         gpointer                 user_data)
+{
+  TandemWebsocketTransport *self = user_data;
+
+  self->last_pong = g_get_monotonic_time ();
+}
+
+static gboolean
+check_reading (gpointer user_data)
+{
+  TandemWebsocketTransport *self = user_data;
+
+  if (g_get_monotonic_time () - self->last_pong <= TANDEM_WEBSOCKET_UNREAD_MS * (gint64) 1000)
+    return G_SOURCE_CONTINUE;
+  self->reading_check_id = 0;
+  tandem_transport_close (TANDEM_TRANSPORT (self), "no pong for 8 s: the other side does not read what we send");
+  return G_SOURCE_REMOVE;
+}
+
+static void
 on_closed (SoupWebsocketConnection *connection,
            gpointer                 user_data)
 {
@@ -64,6 +92,7 @@ on_closed (SoupWebsocketConnection *connection,
   const char *reason = soup_websocket_connection_get_close_data (connection);
   g_autofree char *message = NULL;
 
+  g_clear_handle_id (&TANDEM_WEBSOCKET_TRANSPORT (self)->reading_check_id, g_source_remove);
   if (reason == NULL || *reason == '\0')
     message = g_strdup_printf ("connection closed (code %u)",
                                soup_websocket_connection_get_close_code (connection));
@@ -100,6 +129,7 @@ tandem_websocket_transport_close (TandemTransport *transport,
 {
   TandemWebsocketTransport *self = TANDEM_WEBSOCKET_TRANSPORT (transport);
 
+  g_clear_handle_id (&self->reading_check_id, g_source_remove);
   if (soup_websocket_connection_get_state (self->connection) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (self->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, reason);
   /* do not wait for the other side's close frame: a hostile or dead peer
@@ -112,6 +142,7 @@ tandem_websocket_transport_dispose (GObject *object)
 {
   TandemWebsocketTransport *self = TANDEM_WEBSOCKET_TRANSPORT (object);
 
+  g_clear_handle_id (&self->reading_check_id, g_source_remove);
   if (self->connection != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->connection, self);
@@ -156,14 +187,18 @@ tandem_websocket_transport_new (SoupWebsocketConnection *connection,
   /* room above the protocol's limit, so that a frame just over it is
    * refused by the protocol with a reason rather than dropped by libsoup */
   soup_websocket_connection_set_max_incoming_payload_size (connection, 2 * TANDEM_TRANSPORT_MAX_FRAME);
-  /* liveness is the sync session's job (it must notice silence within
-   * seconds, over any transport); libsoup's keepalive stays off */
-  soup_websocket_connection_set_keepalive_interval (connection, 0);
+  /* liveness (silence from the other side) is the sync session's job,
+   * over any transport; libsoup's pings tell whether the other side still
+   * reads what we send */
+  self->last_pong = g_get_monotonic_time ();
+  soup_websocket_connection_set_keepalive_interval (connection, TANDEM_WEBSOCKET_PING_S);
+  self->reading_check_id = g_timeout_add (1000, check_reading, self);
   g_debug ("WebSocket %s %s: %s", role == TANDEM_ROLE_CLIENT ? "to" : "from", remote_host,
            soup_websocket_connection_get_extensions (connection) ? "permessage-deflate" : "uncompressed");
   g_signal_connect_object (connection, "message", G_CALLBACK (on_message), self, 0);
   g_signal_connect_object (connection, "closed", G_CALLBACK (on_closed), self, 0);
   g_signal_connect_object (connection, "error", G_CALLBACK (on_error), self, 0);
+  g_signal_connect_object (connection, "pong", G_CALLBACK (on_pong), self, 0);
   return TANDEM_TRANSPORT (self);
 }
 
