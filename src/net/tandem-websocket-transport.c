@@ -148,7 +148,16 @@ tandem_websocket_transport_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->connection, self);
       if (soup_websocket_connection_get_state (self->connection) == SOUP_WEBSOCKET_STATE_OPEN)
         soup_websocket_connection_close (self->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
-      g_clear_object (&self->connection);
+      /* A closing connection is left to finish on its own: libsoup reads
+       * (and drops) what the other side still sends until its close frame,
+       * or gives up after 5 s. Freed now, its socket would be closed with
+       * unread data in it, which resets the TCP connection, and the reset
+       * can destroy our last frames (the error saying why) before the other
+       * side reads them. */
+      if (soup_websocket_connection_get_state (self->connection) != SOUP_WEBSOCKET_STATE_CLOSED)
+        g_signal_connect (g_steal_pointer (&self->connection), "closed", G_CALLBACK (g_object_unref), NULL);
+      else
+        g_clear_object (&self->connection);
     }
   G_OBJECT_CLASS (tandem_websocket_transport_parent_class)->dispose (object);
 }

@@ -88,7 +88,10 @@ def main():
             bob.cmd('connect', host='127.0.0.1', port=ann.port)
             synced = True
             try:
+                # Bob being synced says only that Ann has all Bob has;
+                # Ann being synced says Bob has all Ann has
                 bob.cmd('wait-synced', peers=1, timeout=30)
+                ann.cmd('wait-synced', peers=1, timeout=30)
             except PeerError as e:
                 synced = False
                 check('...', False, str(e))
