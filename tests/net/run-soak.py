@@ -81,13 +81,14 @@ EDIT_GAP_S = 0.6
 # pings) goes well past it over a 10-minute run.
 RSS_SLACK_MB = 6
 RSS_PER_RUN_KB = 1
-# An open connection costs a peer about 4 MB (measured: 13.9 MB alone,
-# then +3.9 to +4.0 MB per member connected; most of it is GnuTLS's copy
-# of the system's CA list that glib-networking loads for each accepted
-# TLS connection). Partitions and restarts change how many a peer holds,
-# and reconnecting makes extra ones for a moment (both sides dial; one is
-# closed as a duplicate): growth is judged net of the most it held.
-RSS_PER_CONNECTION_KB = 4096
+# A connection costs a peer some memory while it is open (measured: a
+# peer alone 13.8 MB, +0.2 to +0.35 MB per member that connects to it;
+# the first connection also loads libsoup's and GnuTLS's own state once,
+# about 9 MB, long before the warm-up ends). Partitions and restarts
+# change how many a peer holds, and reconnecting makes extra ones for a
+# moment (both sides dial; one is closed as a duplicate), and the heap
+# keeps the room they took: growth is judged net of the most it held.
+RSS_PER_CONNECTION_KB = 512
 RSS_SAMPLE_S = 1
 CONVERGE_TIMEOUT_S = 120
 FIELDS = ['title', 'tags', 'pinned', 'colour']
@@ -98,6 +99,9 @@ FILLER = 'abcdefghijklmnopqrstuvwxyz     éüß'
 MARKER_BASE = 0x20000
 MARKERS_PER_PEER = 0x2000
 GID_BASE = 47000          # peer i runs with group id GID_BASE + i
+# set when the run ends early (an exception, SIGTERM): the fault injector
+# then leaves things broken, as the sandbox is about to go anyway
+aborting = threading.Event()
 
 
 def marker(i, k):
@@ -469,6 +473,8 @@ class Faults:
             self.heal()
 
     def heal(self):
+        if aborting.is_set():
+            return
         for h in list(self.unplugged):
             h.plug()
         self.unplugged.clear()
@@ -502,6 +508,9 @@ def sample_rss(slots, stop):
             if p is None or p.proc.poll() is not None:
                 continue
             try:
+                with open(f'/proc/{p.proc.pid}/comm') as f:
+                    if f.read().strip() != 'tandem-peer':
+                        continue     # still on its way through ip and setpriv
                 with open(f'/proc/{p.proc.pid}/status') as f:
                     kb = next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
                 socks = count_sockets(p.proc.pid)
@@ -650,8 +659,9 @@ def rss_report(res, slots, warmup_s, n_runs):
             over.append(f'{s.name} grew {growth} kB, {growth - explained} kB beyond its new connections')
     res.check(f'no peer process grows by more than {bound_kb // 1024} MB after its {warmup_s:.0f} s warm-up '
               f'({RSS_SLACK_MB} MB + {RSS_PER_RUN_KB} kB per edit made, beyond '
-              f'{RSS_PER_CONNECTION_KB // 1024} MB per connection more than after the warm-up)',
-              not over and judged >= len(slots) // 2,
+              f'{RSS_PER_CONNECTION_KB} kB per connection more than after the warm-up)',
+              # at least those never killed: one per host and the offline one
+              not over and judged >= HOSTS + 1,
               f'{judged} of {len(slots)} processes lived long enough to judge',
               '\n'.join(over), '\n'.join(lines))
 
@@ -687,16 +697,21 @@ def main():
     threads = []
     try:
         with sandbox as sb:
-            run(program, sb, duration, seed, res, comments, proxies, stop, threads)
+            try:
+                run(program, sb, duration, seed, res, comments, proxies, stop, threads)
+            finally:
+                # our threads stop touching the sandbox before it goes
+                aborting.set()
+                stop.set()
+                for t in threads:
+                    t.join(5)
+                for p in proxies:
+                    p.close()
     except avahi_sandbox.Skip as e:
         avahi_sandbox.print_tap_skip(e)
         return 0
     except Exception:  # noqa: BLE001 - reported as a failure, after cleaning up
         res.check('the soak ran to its end', False, traceback.format_exc())
-    finally:
-        stop.set()
-        for p in proxies:
-            p.close()
     res.print_tap(comments)
     return 0 if all(ok for _, ok, _ in res.items) else 1
 
@@ -781,11 +796,12 @@ def run(program, sb, duration, seed, res, comments, proxies, stop, threads):
     t0 = time.monotonic()
     fault_thread = threading.Thread(target=faults.run, args=(stop, t0), daemon=True)
     fault_thread.start()
+    threads.append(fault_thread)
     log(f'editing for {duration:.0f} s; {offline.name} will go offline; '
         f'{", ".join(s.name for s in proxied)} are behind proxies')
     stop.wait(duration)
     stop.set()
-    for t in threads[1:]:
+    for t in threads[1:-1]:
         t.join(60)
     fault_thread.join(120)     # heals everything on its way out
     t_heal = time.monotonic()
