@@ -69,9 +69,10 @@ class DelayProxy:
         self._started.set()
         self._loop.run_forever()
         # close(): drop every connection still open
-        for task in asyncio.all_tasks(self._loop):
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
             task.cancel()
-        self._loop.run_until_complete(asyncio.sleep(0))
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         self._loop.close()
 
     async def _serve(self, client_reader, client_writer):
@@ -89,6 +90,8 @@ class DelayProxy:
                  asyncio.ensure_future(self._pipe(up_reader, client_writer))]
         try:
             await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            pass    # close(): ends quietly (asyncio's server would log a cancelled task)
         finally:
             for p in pipes:
                 p.cancel()

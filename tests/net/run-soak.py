@@ -162,7 +162,11 @@ class Slot:
         self.bad = []
 
     def popen(self, args, **kw):
-        # its own group id, so that nftables can take this one peer offline
+        # its own group id, so that nftables can take this one peer offline.
+        # (Changing it clears the death signal the sandbox sets, and that is
+        # as well: it would come when the thread that started the peer ends,
+        # and restarts come from the fault injector's. A peer ends anyway
+        # when its stdin closes, as it does when this test dies.)
         return self.host.popen(['setpriv', f'--regid={GID_BASE + self.index}', '--clear-groups', '--',
                                 *args], **kw)
 
