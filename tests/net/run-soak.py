@@ -39,8 +39,8 @@ stops, everything heals, and the checks are:
   - no peer died but those killed, no peer reported an "error" event, every
     profile passes `tandem-peer verify`, and wait-synced agrees at the end;
   - memory: each peer process's VmRSS, sampled every second, grows from
-    the end of its warm-up (a minute, or a third of a shorter run) to the
-    end by less than RSS_SLACK_MB + RSS_PER_RUN_KB per edit made, beyond
+    the end of its warm-up (the first minute of editing, or a third of a
+    shorter run; for a restarted one, of its life) to the end by less than RSS_SLACK_MB + RSS_PER_RUN_KB per edit made, beyond
     what its connections explain (see those constants for why);
   - each kind of fault really happened (and the proxies carried traffic).
 
@@ -647,9 +647,10 @@ def check_fields(res, dumps, notes, ledger, titles):
     res.check('every field holds a value some peer set', not problems, '\n'.join(problems[:10]))
 
 
-def rss_report(res, slots, warmup_s, n_runs):
+def rss_report(res, slots, edit_start, warmup_s, n_runs):
     """Judges each peer's last process by its VmRSS from the end of its
-    warm-up to the end, less what the most connections it held meanwhile
+    warm-up (the first warmup_s of editing, or of its life if it was
+    restarted) to the end, less what the most connections it held meanwhile
     beyond those it had then cost (RSS_PER_CONNECTION_KB each): the heap
     keeps the room they took after they close."""
     bound_kb = RSS_SLACK_MB * 1024 + RSS_PER_RUN_KB * n_runs
@@ -662,8 +663,10 @@ def rss_report(res, slots, warmup_s, n_runs):
             over.append(f'{s.name}: no samples')
             continue
         began = s.started_at.get(last_pid, mine[0][0])
-        after = [m for m in mine if m[0] >= began + warmup_s]
-        first_kb, end_kb, peak = mine[0][1], mine[-1][1], max(m[1] for m in mine)
+        after = [m for m in mine if m[0] >= max(began, edit_start) + warmup_s]
+        # "at start": a second in, past the exec
+        first_kb = next((m[1] for m in mine if m[0] >= began + 1), mine[0][1])
+        end_kb, peak = mine[-1][1], max(m[1] for m in mine)
         if len(after) < 2:
             lines.append(f'{s.name} (restarted late): RSS {first_kb} -> {end_kb} kB, too short a life to judge')
             continue
@@ -750,6 +753,9 @@ def run(program, sb, duration, seed, res, comments, proxies, stop, threads):
     offline = rng.choice([s for s in slots if s not in proxied and s.index % PEERS_PER_HOST != 0
                           and all(s not in t for t in proxied.values())])
 
+    rss_stop = threading.Event()
+    threads.append(threading.Thread(target=sample_rss, args=(slots, rss_stop), daemon=True))
+    threads[0].start()
     t_setup = time.monotonic()
     try:
         for s in slots:
@@ -807,11 +813,9 @@ def run(program, sb, duration, seed, res, comments, proxies, stop, threads):
     counts = {'kills': 0, 'partitions': 0, 'loss_windows': 0, 'offline': 0}
     faults = Faults(sb, slots, random.Random(seed + 1), duration, counts)
     faults.offline = offline
-    rss_stop = threading.Event()
-    threads.append(threading.Thread(target=sample_rss, args=(slots, rss_stop), daemon=True))
     for s in slots:
         threads.append(threading.Thread(target=editor, args=(s, seed, notes, ledger, stop), daemon=True))
-    for t in threads:
+    for t in threads[1:]:
         t.start()
     t0 = time.monotonic()
     fault_thread = threading.Thread(target=faults.run, args=(stop, t0), daemon=True)
@@ -886,7 +890,7 @@ def run(program, sb, duration, seed, res, comments, proxies, stop, threads):
               comments[-1])
     res.check('every peer made edits', all(sum(s.ops.values()) > 0 for s in slots),
               comments[-2])
-    rss_report(res, slots, min(60.0, duration / 3), n_ops)
+    rss_report(res, slots, t0, min(60.0, duration / 3), n_ops)
 
     # every process still alive (only ours were killed), then a clean quit
     crashed = [f'{s.name}: {c}' for s in slots for c in s.crashes]
