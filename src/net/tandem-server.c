@@ -282,7 +282,12 @@ on_incoming (GSocketService    *service,
   count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, host));
   if (count >= TANDEM_SERVER_MAX_PER_ADDRESS || g_hash_table_contains (self->pending, key))
     return TRUE;   /* refused: the connection is closed when dropped */
-  tls = g_tls_server_connection_new (G_IO_STREAM (connection), self->certificate, &error);
+  /* No CA database: a member's certificate is self-signed and pinned by
+   * the sync protocol, and glib-networking would otherwise load the
+   * system's whole CA list for every connection (about 4 MB each). */
+  tls = g_initable_new (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()), NULL, &error,
+                        "base-io-stream", connection, "certificate", self->certificate, "database", NULL,
+                        NULL);
   if (tls == NULL)
     {
       g_warning ("Cannot make a TLS connection: %s", error->message);

@@ -318,9 +318,11 @@ tandem_websocket_transport_connect_async (const char          *host,
   data->host = g_strdup (host);
   data->pinned = g_strdup (pinned_fingerprint);
   data->certificate = g_object_ref (certificate);
-  /* peers are on the LAN: never through a proxy */
+  /* peers are on the LAN: never through a proxy; and no CA database (the
+   * server's certificate is pinned, see on_accept_certificate), which
+   * would be the system's whole CA list loaded for every connection */
   data->session = soup_session_new_with_options ("timeout", 10, "idle-timeout", 0,
-                                                 "proxy-resolver", NULL, NULL);
+                                                 "proxy-resolver", NULL, "tls-database", NULL, NULL);
   /* libsoup 3.2's client offers permessage-deflate only with this */
   soup_session_add_feature_by_type (data->session, SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER);
 

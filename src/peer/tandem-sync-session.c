@@ -301,15 +301,21 @@ get_note_state (NotebookState *notebook,
 /**
  * tandem_sync_session_send_have:
  *
- * Tells the other side which events of the note this peer has.
+ * Tells the other side which events of the note this peer has, when the
+ * note's notebook is open here.
  */
 void
 tandem_sync_session_send_have (TandemSyncSession *self,
                                const char        *notebook_id,
                                TandemSavedNote   *saved)
 {
-  JsonBuilder *b = tandem_wire_begin (TANDEM_WIRE_HAVE);
+  JsonBuilder *b;
 
+  /* the other side refuses, and closes the connection over, a "have" for
+   * a notebook it does not share with us or has not proven yet */
+  if (!tandem_sync_session_has_notebook (self, notebook_id))
+    return;
+  b = tandem_wire_begin (TANDEM_WIRE_HAVE);
   json_builder_set_member_name (b, "notebook");
   json_builder_add_string_value (b, notebook_id);
   json_builder_set_member_name (b, "notes");

@@ -44,6 +44,13 @@ Host
         if the test process dies.
     run(args, timeout=None, **kw) -> subprocess.CompletedProcess (text).
     link_down() / link_up(), stop_avahi() / start_avahi(ipv4=True, ipv6=None).
+    unplug() / plug(): the switch's port to this host goes down / up (three
+        or more hosts): the host is cut off from the others, while its own
+        processes still reach each other, also at its address.
+    nft(script): loads an nftables script inside the namespace (`nft -f -`),
+        e.g. a table that drops packets; needs `nft`.
+    socket(family, type) -> a socket.socket made inside the namespace, for
+        harness code (a proxy) that must listen or dial there.
 
 Needs root, iproute2, dbus-daemon and avahi-daemon. Namespaces and the
 folder are named tdmt-<pid>-<random>-..., so parallel runs never collide;
@@ -57,10 +64,12 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +110,9 @@ def _which(prog):
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
+_CLONE_NEWNET = 0x40000000
+# setns() moves only the calling thread; one at a time keeps it simple
+_setns_lock = threading.Lock()
 
 
 def _die_with_parent():
@@ -233,6 +245,46 @@ class Host:
     def link_up(self):
         _ip('-n', self.netns, 'link', 'set', self.ifname, 'up')
 
+    def _switch_port(self):
+        if self._sb.switch is None:
+            raise SandboxError('unplug() needs a switch: a sandbox of three or more hosts')
+        return ['-n', self._sb.switch, 'link', 'set', f'port-{self.name}']
+
+    def unplug(self):
+        # The host's own eth0 keeps its address (only its carrier goes), so
+        # its processes still reach each other, unlike with link_down().
+        _ip(*self._switch_port(), 'down')
+
+    def plug(self):
+        _ip(*self._switch_port(), 'up')
+
+    def nft(self, script):
+        p = subprocess.run([_which('ip'), 'netns', 'exec', self.netns, _which('nft') or 'nft', '-f', '-'],
+                           input=script, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise SandboxError(f'nft in host {self.name}: {p.stderr.strip()}')
+
+    def socket(self, family=socket.AF_INET, type=socket.SOCK_STREAM):
+        # A socket belongs to the namespace it was made in, whichever
+        # thread uses it later.
+        with _setns_lock:
+            own = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
+            try:
+                ns = os.open(f'/run/netns/{self.netns}', os.O_RDONLY)
+                try:
+                    if _libc.setns(ns, _CLONE_NEWNET) != 0:
+                        raise SandboxError(f'setns into {self.netns}: {os.strerror(ctypes.get_errno())}')
+                    try:
+                        return socket.socket(family, type)
+                    finally:
+                        if _libc.setns(own, _CLONE_NEWNET) != 0:
+                            # this thread would go on in the wrong namespace
+                            os.abort()
+                finally:
+                    os.close(ns)
+            finally:
+                os.close(own)
+
     # ---- the daemons -------------------------------------------------------
 
     def _start_bus(self):
@@ -312,6 +364,7 @@ class Sandbox:
         self.ipv6 = ipv6
         self.hosts = []
         self.dir = None
+        self.switch = None              # the bridge's namespace, 3+ hosts
         self._procs = []
         self._namespaces = []
         self._old_handlers = {}
@@ -364,6 +417,7 @@ class Sandbox:
         else:
             sw = f'{self._tag}-sw'
             self._add_netns(sw)
+            self.switch = sw
             # no multicast snooping: nobody sends IGMP/MLD queries here, and
             # mDNS must reach every port
             _ip('-n', sw, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0')

@@ -975,6 +975,31 @@ test_synced_one_way (gconstpointer data)
   }
 }
 
+/* A shares one notebook with B and another with C. What A takes from C
+ * it acknowledges to C alone: B, who does not share that notebook, must
+ * hear nothing of it (it would refuse the message and drop the link). */
+static void
+test_two_notebooks (gconstpointer data)
+{
+  g_autoptr(TestPeer) a = test_peer_new ("Alice");
+  g_autoptr(TestPeer) b = test_peer_new ("Bob");
+  g_autoptr(TestPeer) c = test_peer_new ("Carol");
+  g_auto(Pair) ab = { a, b, };
+  g_auto(Pair) ac = { a, c, };
+  Group g_ab = { { a, b }, 2 };
+  Group g_ac = { { a, c }, 2 };
+
+  pair_up (&ab);
+  pair_up (&ac);
+  edit_insert (c, ac.note_id, 0, "Carol's: ");
+  assert_converged (&g_ac, ac.note_id);
+  spin (300);
+  g_assert_cmpuint (b->n_disconnected, ==, 0);
+  g_assert_cmpuint (n_open_sessions (b), ==, 1);
+  edit_insert (a, ab.note_id, 0, "still linked: ");
+  assert_converged (&g_ab, ab.note_id);
+}
+
 static gboolean
 has_conflict (TestPeer   *p,
               const char *note_id,
@@ -2124,6 +2149,7 @@ run_isolated (gconstpointer data)
 static const Isolated tests[] = {
   { "/peer/sync/invite-join", test_invite_join, NULL },
   { "/peer/sync/synced/one-way", test_synced_one_way, NULL },
+  { "/peer/sync/two-notebooks", test_two_notebooks, NULL },
   { "/peer/sync/edits", test_edits, NULL },
   { "/peer/sync/relay-chain", test_relay_chain, NULL },
   { "/peer/sync/stranger", test_stranger, NULL },
