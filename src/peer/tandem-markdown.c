@@ -14,7 +14,8 @@
  *
  * Values are written as JSON, which YAML reads too, so any title survives
  * the trip. Importing reads the same block (a value that is not JSON is
- * taken as a string), turns CRLF into LF, and refuses text that is not
+ * taken as a string), turns CRLF into LF (and CRCRLF, which a doubled
+ * conversion leaves), and refuses text that is not
  * UTF-8 or holds a NUL, saying where.
  */
 #include "tandem-markdown.h"
@@ -217,9 +218,10 @@ tandem_markdown_to_note (TandemNote  *note,
     }
 
   /* front matter */
-  if (n >= 4 && (strncmp (markdown, "---\n", 4) == 0 || strncmp (markdown, "---\r\n", 5) == 0))
+  /* @markdown need not end in a NUL: nothing may read past @n */
+  if ((n >= 4 && memcmp (markdown, "---\n", 4) == 0) || (n >= 5 && memcmp (markdown, "---\r\n", 5) == 0))
     {
-      const char *line = strchr (markdown, '\n') + 1;
+      const char *line = (const char *) memchr (markdown, '\n', n) + 1;
       g_autoptr(GPtrArray) pairs = g_ptr_array_new_with_free_func (g_free);
 
       while (line < end)
@@ -249,9 +251,19 @@ tandem_markdown_to_note (TandemNote  *note,
         }
     }
 
+  /* every CR before a line end goes, however many ("\r\r\n" from a
+   * doubled conversion too), so the text holds no CRLF and a second
+   * import of its export takes nothing more away */
   for (const char *c = body; c < end; c++)
-    if (!(c[0] == '\r' && c + 1 < end && c[1] == '\n'))
+    {
+      const char *after_crs = c;
+
+      while (after_crs < end && *after_crs == '\r')
+        after_crs++;
+      if (after_crs > c && after_crs < end && *after_crs == '\n')
+        c = after_crs;
       g_string_append_c (text, *c);
+    }
   if (text->len > 0)
     {
       g_autoptr(TandemEvent) e = tandem_note_insert (note, tandem_note_get_length (note), text->str, error);
