@@ -105,7 +105,7 @@ local_edit (FuzzReader *r,
         if (length == 0)
           return;
         pos = fuzz_below (r, length);
-        n = 1 + fuzz_below (r, MIN (length - pos, 4));
+        n = 1 + fuzz_below (r, MIN (length - pos, 4u));
         event = tandem_note_delete (note, pos, n, &error);
         break;
       }
@@ -354,7 +354,8 @@ LLVMFuzzerTestOneInput (const guint8 *data,
     }
   for (guint start = 0; start < all->len;)
     {
-      guint n = MIN (1 + fuzz_below (&r, 8), all->len - start);
+      guint wanted = 1 + fuzz_below (&r, 8);   /* not inside MIN(), which reads it twice */
+      guint n = MIN (wanted, all->len - start);
       g_autoptr(GPtrArray) batch = g_ptr_array_new ();
 
       for (guint k = 0; k < n; k++)
