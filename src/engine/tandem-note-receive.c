@@ -255,8 +255,7 @@ tandem_note_receive_many (TandemNote  *self,
         continue;
       if (event->seq > known || !_tandem_note_parents_known (self, event))
         {
-          if (!_tandem_note_is_pending (self, event))
-            g_ptr_array_add (self->pending, tandem_event_ref (event));
+          _tandem_note_add_pending (self, event);
           continue;
         }
       batch_add (self, &batch, event, refused);
@@ -272,12 +271,12 @@ tandem_note_receive_many (TandemNote  *self,
           guint64 known = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), event->peer);
 
           if (event->seq + event->len <= known)
-            g_ptr_array_remove_index (self->pending, i);
+            _tandem_note_remove_pending (self, i);
           else if (event->seq <= known && _tandem_note_parents_known (self, event))
             {
               g_autoptr(TandemEvent) ready = tandem_event_ref (event);
 
-              g_ptr_array_remove_index (self->pending, i);
+              _tandem_note_remove_pending (self, i);
               batch_add (self, &batch, ready, refused);
               progress = TRUE;
             }

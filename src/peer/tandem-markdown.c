@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "tandem-engine-error.h"
+#include "tandem-event-codec.h"
 
 static void
 append_value (GString  *out,
@@ -138,7 +139,9 @@ set_field (TandemNote  *note,
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonNode *root = NULL;
 
-  if (json_parser_load_from_data (parser, raw, -1, NULL))
+  /* only strict JSON: json-glib takes two values in a row, and leaks the
+   * first when the second is broken */
+  if (tandem_json_check (raw, -1, 16) == NULL && json_parser_load_from_data (parser, raw, -1, NULL))
     root = json_parser_get_root (parser);
 
   if (tandem_note_get_field_policy (note, key) == TANDEM_FIELD_POLICY_SET)

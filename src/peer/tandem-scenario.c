@@ -36,6 +36,7 @@
 
 #include "tandem-engine-error.h"
 #include "tandem-event.h"
+#include "tandem-event-codec.h"
 #include "tandem-note.h"
 #include "tandem-saved-note.h"
 
@@ -940,13 +941,27 @@ tandem_scenario_run_file (const char *path,
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
+  const char *problem = NULL;
   JsonNode *root;
   const char *name;
   gboolean ok = TRUE;
 
-  if (!json_parser_load_from_file (parser, path, &error))
+  /* strictly one JSON document: json-glib takes more than one, and leaks
+   * the first when a second one is broken */
+  if (g_file_get_contents (path, &contents, &length, &error) &&
+      (problem = tandem_json_check (contents, (gssize) length, 64)) != NULL)
     {
-      g_string_append_printf (out, "FAIL %s: cannot read: %s\n", path, error->message);
+      g_string_append_printf (out, "FAIL %s: cannot read: not JSON: %s\n", path, problem);
+      return FALSE;
+    }
+  if (error != NULL || !json_parser_load_from_data (parser, contents, (gssize) length, &error))
+    {
+      /* json-glib quotes the bad bytes, which need not be UTF-8 */
+      g_autofree char *message = g_utf8_make_valid (error->message, -1);
+
+      g_string_append_printf (out, "FAIL %s: cannot read: %s\n", path, message);
       return FALSE;
     }
   root = json_parser_get_root (parser);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tandem-event.h"
+#include "tandem-event-codec.h"
 #include "tandem-note.h"
 #include "tandem-saved-note.h"
 
@@ -64,6 +65,9 @@ load_json (const char  *path,
   g_autoptr(GInputStream) raw = NULL;
   g_autoptr(GInputStream) stream = NULL;
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GOutputStream) memory = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *problem;
 
   raw = G_INPUT_STREAM (g_file_read (file, NULL, error));
   if (raw == NULL)
@@ -76,7 +80,18 @@ load_json (const char  *path,
     }
   else
     stream = g_object_ref (raw);
-  if (!json_parser_load_from_stream (parser, stream, NULL, error))
+  memory = g_memory_output_stream_new_resizable ();
+  if (g_output_stream_splice (memory, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error) < 0)
+    return NULL;
+  bytes = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
+  /* strictly one JSON document: json-glib takes more than one, and leaks
+   * the first when a second one is broken */
+  if ((problem = tandem_json_check (g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), 64)) != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not JSON: %s", path, problem);
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), error))
     return NULL;
   return g_steal_pointer (&parser);
 }

@@ -835,7 +835,10 @@ test_mutations (void)
       {
         g_autoptr(JsonParser) parser = json_parser_new ();
 
-        if (json_parser_load_from_data (parser, bytes->str, bytes->len, NULL))
+        /* checked first, as a peer's input is: json-glib leaks the first of
+         * two documents in a row when the second is broken */
+        if (tandem_json_check (bytes->str, bytes->len, 64) == NULL &&
+            json_parser_load_from_data (parser, bytes->str, bytes->len, NULL))
           {
             g_autoptr(GError) vv_error = NULL;
             g_autoptr(TandemVersionVector) vv = tandem_version_vector_from_json (json_parser_get_root (parser),

@@ -36,6 +36,7 @@ else:
 # name -> file contents; each was once a crash or a critical
 damaged = {
     'empty file': '',
+    'two documents, the second broken': '{"endContent": "", "txns": []} {"txns": [',
     'not an object': '[1, 2]',
     'endContent not a string': '{"endContent": 3, "txns": []}',
     'a txn not an object': '{"endContent": "", "txns": [5]}',
