@@ -95,8 +95,9 @@ def check_toolchain():
 
 def build(suites):
     """Configures and builds the sanitized build once; others wait."""
-    lock_path = SANITIZE.parent / (SANITIZE.name + '.lock')
-    with open(lock_path, 'w') as lock:
+    # inside the build directory, which meson's own .gitignore hides
+    SANITIZE.mkdir(exist_ok=True)
+    with open(SANITIZE / 'tandem-build.lock', 'w') as lock:
         start = time.monotonic()
         fcntl.flock(lock, fcntl.LOCK_EX)
         waited = time.monotonic() - start
