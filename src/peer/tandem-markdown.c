@@ -31,7 +31,7 @@ append_value (GString  *out,
               const char *key,
               JsonNode *value)
 {
-  g_autofree char *json = json_to_string (value, FALSE);
+  g_autofree char *json = tandem_json_to_string (value, NULL);
 
   g_string_append_printf (out, "%s: %s\n", key, json);
 }

@@ -55,7 +55,7 @@ emit_line (JsonBuilder *b)
 
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  text = json_to_string (root, FALSE);
+  text = tandem_json_to_string (root, NULL);
   fputs (text, stdout);
   fputc ('\n', stdout);
   fflush (stdout);

@@ -694,11 +694,12 @@ setup (Run     *run,
   for (guint i = 0; i < json_array_get_length (names); i++)
     {
       const char *name = json_array_get_string_element (names, i);
-      Peer peer = { g_strdup (name), NULL };
+      Peer peer = { NULL };
       guint rank;
 
       if (name == NULL || find_peer (run, name) != NULL)
         return refuse (error, "peer names must be distinct strings");
+      peer.name = g_strdup (name);
       for (rank = 0; g_strcmp0 (sorted->pdata[rank], name) != 0; rank++)
         ;
       peer.note = new_note (run, ROOT_PEER + 1 + rank);

@@ -67,6 +67,7 @@ load_json (const char  *path,
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GOutputStream) memory = NULL;
   g_autoptr(GBytes) bytes = NULL;
+  const char *data;
   const char *problem;
 
   raw = G_INPUT_STREAM (g_file_read (file, NULL, error));
@@ -84,14 +85,16 @@ load_json (const char  *path,
   if (g_output_stream_splice (memory, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error) < 0)
     return NULL;
   bytes = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
+  /* an empty file's bytes have no data pointer at all */
+  data = g_bytes_get_size (bytes) > 0 ? g_bytes_get_data (bytes, NULL) : "";
   /* strictly one JSON document: json-glib takes more than one, and leaks
    * the first when a second one is broken */
-  if ((problem = tandem_json_check (g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), 64)) != NULL)
+  if ((problem = tandem_json_check (data, (gssize) g_bytes_get_size (bytes), 64)) != NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not JSON: %s", path, problem);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), error))
+  if (!json_parser_load_from_data (parser, data, (gssize) g_bytes_get_size (bytes), error))
     return NULL;
   return g_steal_pointer (&parser);
 }

@@ -8,6 +8,7 @@
  * type, runs and version vectors as themselves. tandem_json_check() must
  * only ever pass text json-glib reads into a tree no deeper than it allows.
  */
+#include <math.h>
 #include <string.h>
 
 #include "fuzz-common.h"
@@ -103,17 +104,52 @@ check_round_trip_vv (JsonObject *msg,
               "a version vector changed on its way out and back");
 }
 
+/* Whether a number in @node is too big for a double: json-glib writes it
+ * as "inf", which no JSON reader takes. Peers never send on what they
+ * read, so only the round trip below has to leave those out. */
+static gboolean
+has_infinity (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        if (has_infinity (json_array_get_element (array, i)))
+          return TRUE;
+      return FALSE;
+    }
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObjectIter iter;
+      JsonNode *member;
+
+      json_object_iter_init (&iter, json_node_get_object (node));
+      while (json_object_iter_next (&iter, NULL, &member))
+        if (has_infinity (member))
+          return TRUE;
+      return FALSE;
+    }
+  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_DOUBLE &&
+         !isfinite (json_node_get_double (node));
+}
+
 /* A message taken must be taken again, as the same type, once written. */
 static void
 check_message (JsonObject     *msg,
                TandemWireType  type)
 {
   g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), msg);
-  g_autofree char *written = json_to_string (root, FALSE);
+  g_autofree char *written = NULL;
   g_autoptr(GError) error = NULL;
   TandemWireType again_type = TANDEM_WIRE_N_TYPES;
-  g_autoptr(JsonObject) again = tandem_wire_parse (written, strlen (written), &again_type, &error);
+  g_autoptr(JsonObject) again = NULL;
 
+  if (has_infinity (root))
+    return;
+  /* as a peer writes it */
+  written = tandem_json_to_string (root, NULL);
+  again = tandem_wire_parse (written, strlen (written), &again_type, &error);
   fuzz_check (again != NULL, "a message taken was refused once written out: %s\n%s",
               error ? error->message : "", written);
   fuzz_check (again_type == type, "a %s came back as a %s",
