@@ -192,7 +192,13 @@ def run_suites(args):
         ok = test['result'] in ('OK', 'SKIP', 'EXPECTEDFAIL')
         print(f'{"ok" if ok else "not ok"} {n} - {test["name"]} ({test["result"]}, {test["duration"]:.1f} s)')
         if not ok:
-            for line in (test.get('stdout') or '').splitlines()[-30:]:
+            # what failed inside it, with its comments, then how it ended
+            lines = (test.get('stdout') or '').splitlines()
+            for i, line in enumerate(lines):
+                if line.startswith('not ok'):
+                    for shown in lines[i:i + 8]:
+                        print(f'# {shown}')
+            for line in lines[-10:]:
                 print(f'# {line}')
     n += 1
     print(f'{"not ok" if found else "ok"} {n} - no sanitizer report from any process')
