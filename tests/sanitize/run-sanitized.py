@@ -95,8 +95,10 @@ def check_toolchain():
 
 def build(suites):
     """Configures and builds the sanitized build once; others wait."""
-    # inside the build directory, which meson's own .gitignore hides
+    # inside the build directory, hidden from git as meson hides the
+    # directories it makes itself (it does not when the directory exists)
     SANITIZE.mkdir(exist_ok=True)
+    (SANITIZE / '.gitignore').write_text('# made by tests/sanitize/run-sanitized.py\n*\n')
     with open(SANITIZE / 'tandem-build.lock', 'w') as lock:
         start = time.monotonic()
         fcntl.flock(lock, fcntl.LOCK_EX)
