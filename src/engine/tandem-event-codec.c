@@ -403,6 +403,42 @@ tandem_version_vector_from_json (JsonNode  *node,
 }
 
 /**
+ * tandem_json_to_string:
+ * @length: (out) (optional): its length in bytes
+ *
+ * Writes @node as compact JSON that strict readers take, tandem_json_check()
+ * and other peers first: json-glib 1.6 leaves U+001F unescaped in strings,
+ * which RFC 8259 forbids, so a note holding one could not be sent. In
+ * compact JSON a control character can only be inside a string, where it
+ * becomes a \u escape.
+ *
+ * Returns: (transfer full): the JSON text
+ */
+char *
+tandem_json_to_string (JsonNode *node,
+                       gsize    *length)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *raw = NULL;
+  gsize n;
+  GString *out;
+
+  json_generator_set_root (generator, node);
+  raw = json_generator_to_data (generator, &n);
+  out = g_string_sized_new (n);
+  for (gsize i = 0; i < n; i++)
+    {
+      if ((guchar) raw[i] < 0x20)
+        g_string_append_printf (out, "\\u%04x", (guint) (guchar) raw[i]);
+      else
+        g_string_append_c (out, raw[i]);
+    }
+  if (length != NULL)
+    *length = out->len;
+  return g_string_free (out, FALSE);
+}
+
+/**
  * tandem_events_to_string:
  * @events: (element-type TandemEvent): runs
  *
@@ -416,7 +452,7 @@ tandem_events_to_string (GPtrArray *events)
 
   for (guint i = 0; i < events->len; i++)
     json_array_add_element (array, tandem_event_to_json (g_ptr_array_index (events, i)));
-  return json_to_string (root, FALSE);
+  return tandem_json_to_string (root, NULL);
 }
 
 /**

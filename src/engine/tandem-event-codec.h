@@ -22,6 +22,8 @@ char                *tandem_events_to_string       (GPtrArray *events);
 GPtrArray           *tandem_events_from_string     (const char  *json,
                                                     gssize       length,
                                                     GError     **error);
+char                *tandem_json_to_string         (JsonNode    *node,
+                                                    gsize       *length);
 const char          *tandem_json_check             (const char  *json,
                                                     gssize       length,
                                                     guint        max_depth);

@@ -27,6 +27,8 @@ struct _TandemNote
   GHashTable *policies;         /* name -> TandemFieldPolicy */
   guint64 lamport;
   GPtrArray *pending;           /* TandemEvent */
+  GHashTable *pending_ids;      /* the same, by (peer, seq, len): a hostile
+                                 * peer can leave 20,000 runs waiting */
 
   TandemUndoStack *undo_stack;
   TandemUndoStack *redo_stack;
@@ -69,6 +71,10 @@ gboolean     _tandem_note_integrate        (TandemNote         *self,
                                             GError            **error);
 gboolean     _tandem_note_is_pending       (TandemNote         *self,
                                             const TandemEvent  *event);
+void         _tandem_note_add_pending      (TandemNote         *self,
+                                            TandemEvent        *event);
+void         _tandem_note_remove_pending   (TandemNote         *self,
+                                            guint               index);
 TandemEvent *_tandem_note_local_text       (TandemNote         *self,
                                             TandemOpKind        kind,
                                             guint32             pos,

@@ -200,7 +200,13 @@ batch_add (TandemNote *self,
           tandem_event_graph_frontier_equals (self->graph, lvs, trimmed->n_parents))
         {
           flush_batch (self, batch, errors);
-          if (!_tandem_note_integrate (self, trimmed, TRUE, &error))
+          /* the flush may have refused a run this one stands on, or its
+           * own peer's run before it: then it waits, as a run whose
+           * parents never came (found by fuzz-events: it crashed here) */
+          if (!_tandem_note_parents_known (self, trimmed) ||
+              trimmed->seq > tandem_version_vector_get (tandem_event_graph_get_version (self->graph), trimmed->peer))
+            _tandem_note_add_pending (self, event);
+          else if (!_tandem_note_integrate (self, trimmed, TRUE, &error))
             g_ptr_array_add (errors, error);
           batch_restart (self, batch);
           return;
@@ -255,8 +261,7 @@ tandem_note_receive_many (TandemNote  *self,
         continue;
       if (event->seq > known || !_tandem_note_parents_known (self, event))
         {
-          if (!_tandem_note_is_pending (self, event))
-            g_ptr_array_add (self->pending, tandem_event_ref (event));
+          _tandem_note_add_pending (self, event);
           continue;
         }
       batch_add (self, &batch, event, refused);
@@ -272,12 +277,12 @@ tandem_note_receive_many (TandemNote  *self,
           guint64 known = tandem_version_vector_get (tandem_event_graph_get_version (self->graph), event->peer);
 
           if (event->seq + event->len <= known)
-            g_ptr_array_remove_index (self->pending, i);
+            _tandem_note_remove_pending (self, i);
           else if (event->seq <= known && _tandem_note_parents_known (self, event))
             {
               g_autoptr(TandemEvent) ready = tandem_event_ref (event);
 
-              g_ptr_array_remove_index (self->pending, i);
+              _tandem_note_remove_pending (self, i);
               batch_add (self, &batch, ready, refused);
               progress = TRUE;
             }

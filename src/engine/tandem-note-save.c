@@ -220,7 +220,7 @@ tandem_note_save_log (TandemNote *self,
       if (field == NULL)
         continue;
       node = tandem_event_to_json (field);
-      json = json_to_string (node, FALSE);
+      json = tandem_json_to_string (node, NULL);
       put_varint (out, strlen (json));
       g_byte_array_append (out, (const guint8 *) json, strlen (json));
     }

@@ -46,6 +46,7 @@ tandem_note_finalize (GObject *object)
   tandem_field_table_free (self->fields);
   g_hash_table_unref (self->field_events);
   g_hash_table_unref (self->policies);
+  g_hash_table_unref (self->pending_ids);
   g_ptr_array_unref (self->pending);
   tandem_undo_stack_free (self->undo_stack);
   tandem_undo_stack_free (self->redo_stack);
@@ -155,6 +156,25 @@ tandem_note_class_init (TandemNoteClass *klass)
                   NULL, NULL, NULL, G_TYPE_NONE, 2, TANDEM_TYPE_EVENT, G_TYPE_ERROR);
 }
 
+/* The causal buffer's index: a run waiting there is known by its peer,
+ * first seq and length. */
+static guint
+pending_id_hash (gconstpointer data)
+{
+  const TandemEvent *e = data;
+
+  return g_int64_hash (&e->peer) ^ g_int64_hash (&e->seq) ^ (e->len * 2654435761u);
+}
+
+static gboolean
+pending_id_equal (gconstpointer a,
+                  gconstpointer b)
+{
+  const TandemEvent *x = a, *y = b;
+
+  return x->peer == y->peer && x->seq == y->seq && x->len == y->len;
+}
+
 static void
 tandem_note_init (TandemNote *self)
 {
@@ -165,6 +185,7 @@ tandem_note_init (TandemNote *self)
   self->field_events = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) tandem_event_unref);
   self->policies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+  self->pending_ids = g_hash_table_new (pending_id_hash, pending_id_equal);
   self->undo_stack = tandem_undo_stack_new (UNDO_DEPTH);
   self->redo_stack = tandem_undo_stack_new (UNDO_DEPTH);
 }
@@ -509,7 +530,7 @@ drain_pending (TandemNote *self)
 
           if (event->seq + event->len <= known)
             {
-              g_ptr_array_remove_index (self->pending, i);
+              _tandem_note_remove_pending (self, i);
               continue;
             }
           if (!_tandem_note_parents_known (self, event) && event->seq >= known)
@@ -524,7 +545,7 @@ drain_pending (TandemNote *self)
             }
           else
             ready = tandem_event_ref (event);
-          g_ptr_array_remove_index (self->pending, i);
+          _tandem_note_remove_pending (self, i);
           progress = TRUE;
           if (!_tandem_note_integrate (self, ready, TRUE, &error))
             g_signal_emit (self, signals[EVENT_REJECTED], 0, ready, error);
@@ -534,16 +555,29 @@ drain_pending (TandemNote *self)
 
 gboolean
 _tandem_note_is_pending (TandemNote        *self,
-            const TandemEvent *event)
+                         const TandemEvent *event)
 {
-  for (guint i = 0; i < self->pending->len; i++)
-    {
-      TandemEvent *p = g_ptr_array_index (self->pending, i);
+  return g_hash_table_contains (self->pending_ids, event);
+}
 
-      if (p->peer == event->peer && p->seq == event->seq && p->len == event->len)
-        return TRUE;
-    }
-  return FALSE;
+/* Holds @event in the causal buffer, unless a run with its id and length
+ * waits there already. */
+void
+_tandem_note_add_pending (TandemNote  *self,
+                          TandemEvent *event)
+{
+  if (_tandem_note_is_pending (self, event))
+    return;
+  g_ptr_array_add (self->pending, tandem_event_ref (event));
+  g_hash_table_add (self->pending_ids, event);
+}
+
+void
+_tandem_note_remove_pending (TandemNote *self,
+                             guint       index)
+{
+  g_hash_table_remove (self->pending_ids, g_ptr_array_index (self->pending, index));
+  g_ptr_array_remove_index (self->pending, index);
 }
 
 /**
@@ -577,8 +611,7 @@ tandem_note_receive (TandemNote   *self,
 
   if (event->seq > known || !_tandem_note_parents_known (self, event))
     {
-      if (!_tandem_note_is_pending (self, event))
-        g_ptr_array_add (self->pending, tandem_event_ref (event));
+      _tandem_note_add_pending (self, event);
       return TRUE;
     }
 

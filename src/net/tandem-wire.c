@@ -288,10 +288,8 @@ tandem_wire_end (JsonBuilder *builder,
 {
   g_autoptr(JsonBuilder) b = builder;
   g_autoptr(JsonNode) root = NULL;
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
 
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, len);
+  return tandem_json_to_string (root, len);
 }

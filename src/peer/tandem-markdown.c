@@ -14,7 +14,8 @@
  *
  * Values are written as JSON, which YAML reads too, so any title survives
  * the trip. Importing reads the same block (a value that is not JSON is
- * taken as a string), turns CRLF into LF, and refuses text that is not
+ * taken as a string), turns CRLF into LF (and CRCRLF, which a doubled
+ * conversion leaves), and refuses text that is not
  * UTF-8 or holds a NUL, saying where.
  */
 #include "tandem-markdown.h"
@@ -23,13 +24,14 @@
 #include <string.h>
 
 #include "tandem-engine-error.h"
+#include "tandem-event-codec.h"
 
 static void
 append_value (GString  *out,
               const char *key,
               JsonNode *value)
 {
-  g_autofree char *json = json_to_string (value, FALSE);
+  g_autofree char *json = tandem_json_to_string (value, NULL);
 
   g_string_append_printf (out, "%s: %s\n", key, json);
 }
@@ -137,7 +139,9 @@ set_field (TandemNote  *note,
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonNode *root = NULL;
 
-  if (json_parser_load_from_data (parser, raw, -1, NULL))
+  /* only strict JSON: json-glib takes two values in a row, and leaks the
+   * first when the second is broken */
+  if (tandem_json_check (raw, -1, 16) == NULL && json_parser_load_from_data (parser, raw, -1, NULL))
     root = json_parser_get_root (parser);
 
   if (tandem_note_get_field_policy (note, key) == TANDEM_FIELD_POLICY_SET)
@@ -217,9 +221,10 @@ tandem_markdown_to_note (TandemNote  *note,
     }
 
   /* front matter */
-  if (n >= 4 && (strncmp (markdown, "---\n", 4) == 0 || strncmp (markdown, "---\r\n", 5) == 0))
+  /* @markdown need not end in a NUL: nothing may read past @n */
+  if ((n >= 4 && memcmp (markdown, "---\n", 4) == 0) || (n >= 5 && memcmp (markdown, "---\r\n", 5) == 0))
     {
-      const char *line = strchr (markdown, '\n') + 1;
+      const char *line = (const char *) memchr (markdown, '\n', n) + 1;
       g_autoptr(GPtrArray) pairs = g_ptr_array_new_with_free_func (g_free);
 
       while (line < end)
@@ -249,9 +254,19 @@ tandem_markdown_to_note (TandemNote  *note,
         }
     }
 
+  /* every CR before a line end goes, however many ("\r\r\n" from a
+   * doubled conversion too), so the text holds no CRLF and a second
+   * import of its export takes nothing more away */
   for (const char *c = body; c < end; c++)
-    if (!(c[0] == '\r' && c + 1 < end && c[1] == '\n'))
+    {
+      const char *after_crs = c;
+
+      while (after_crs < end && *after_crs == '\r')
+        after_crs++;
+      if (after_crs > c && after_crs < end && *after_crs == '\n')
+        c = after_crs;
       g_string_append_c (text, *c);
+    }
   if (text->len > 0)
     {
       g_autoptr(TandemEvent) e = tandem_note_insert (note, tandem_note_get_length (note), text->str, error);

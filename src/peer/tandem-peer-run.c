@@ -55,7 +55,7 @@ emit_line (JsonBuilder *b)
 
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  text = json_to_string (root, FALSE);
+  text = tandem_json_to_string (root, NULL);
   fputs (text, stdout);
   fputc ('\n', stdout);
   fflush (stdout);
@@ -652,13 +652,14 @@ handle_command (Run        *run,
       const char *notebook = get_string (cmd, "notebook");
       const char *title = get_string (cmd, "title");
       TandemSavedNote *saved;
+      g_autoptr(TandemEvent) titled = NULL;
 
       if (notebook == NULL)
         notebook = tandem_store_get_private_notebook_id (tandem_peer_get_store (run->peer));
       saved = tandem_peer_create_note (run->peer, notebook, &error);
       if (saved != NULL && title != NULL &&
-          tandem_note_set_field (tandem_saved_note_get_note (saved), "title", g_variant_new_string (title),
-                                 &error) == NULL)
+          (titled = tandem_note_set_field (tandem_saved_note_get_note (saved), "title",
+                                           g_variant_new_string (title), &error)) == NULL)
         saved = NULL;
       if (saved == NULL || !tandem_peer_commit (run->peer, saved, &error))
         reply_error (id, error->message);

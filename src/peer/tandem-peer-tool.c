@@ -141,7 +141,7 @@ static void
 reply (JsonBuilder *b)
 {
   g_autoptr(JsonNode) node = json_builder_get_root (b);
-  g_autofree char *text = json_to_string (node, FALSE);
+  g_autofree char *text = tandem_json_to_string (node, NULL);
 
   g_print ("%s\n", text);
   fflush (stdout);
@@ -904,7 +904,7 @@ cmd_edit (int    argc,
       else if (g_str_equal (what, "receive"))
         {
           JsonNode *list = json_object_get_member (cmd, "events");
-          g_autofree char *text = list ? json_to_string (list, FALSE) : g_strdup ("null");
+          g_autofree char *text = list ? tandem_json_to_string (list, NULL) : g_strdup ("null");
           g_autoptr(GPtrArray) events = tandem_events_from_string (text, -1, &error);
 
           for (guint i = 0; events && i < events->len && ok; i++)

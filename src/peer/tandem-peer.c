@@ -1698,7 +1698,7 @@ tandem_peer_set_field_policy (TandemPeer  *self,
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     root = json_node_init_object (json_node_alloc (), json_object_new ());
   json_object_set_string_member (json_node_get_object (root), field, policy);
-  json = json_to_string (root, FALSE);
+  json = tandem_json_to_string (root, NULL);
   if (!tandem_store_set_field_policies (self->store, notebook_id, json, error))
     return FALSE;
   g_hash_table_iter_init (&iter, self->notes);

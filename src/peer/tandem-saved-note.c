@@ -267,7 +267,7 @@ tandem_saved_note_dup_fields_json (TandemNote *note)
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  return json_to_string (root, FALSE);
+  return tandem_json_to_string (root, NULL);
 }
 
 /* Whose events the note got since event @from, as JSON for its history. */
@@ -288,7 +288,7 @@ authors_since (TandemNote *note,
     }
   json_builder_end_array (b);
   root = json_builder_get_root (b);
-  return json_to_string (root, FALSE);
+  return tandem_json_to_string (root, NULL);
 }
 
 static GPtrArray *
@@ -300,7 +300,7 @@ encode_pending (TandemNote *note)
   for (guint i = 0; i < pending->len; i++)
     {
       g_autoptr(JsonNode) node = tandem_event_to_json (g_ptr_array_index (pending, i));
-      char *json = json_to_string (node, FALSE);
+      char *json = tandem_json_to_string (node, NULL);
 
       g_ptr_array_add (out, g_bytes_new_take (json, strlen (json)));
     }

@@ -36,6 +36,7 @@
 
 #include "tandem-engine-error.h"
 #include "tandem-event.h"
+#include "tandem-event-codec.h"
 #include "tandem-note.h"
 #include "tandem-saved-note.h"
 
@@ -387,7 +388,7 @@ check_expect (Run        *run,
   if (json_object_has_member (expect, "pending"))
     {
       JsonArray *want = json_object_get_array_member (expect, "pending");
-      g_autoptr(JsonNode) want_node = json_node_init_array (json_node_alloc (), json_array_ref (want));
+      g_autoptr(JsonNode) want_node = json_node_init_array (json_node_alloc (), want);
       g_autoptr(JsonArray) got_list = json_array_new ();
       g_autoptr(JsonNode) got_node = json_node_init_array (json_node_alloc (), got_list);
       GHashTableIter iter;
@@ -610,9 +611,12 @@ run_step (Run         *run,
     }
   else if (g_str_equal (what, "receive"))
     {
-      JsonArray *names = json_object_get_array_member (step, "ops");
+      JsonNode *ops = json_object_get_member (step, "ops");
+      JsonArray *names = ops ? json_node_get_array (ops) : NULL;
 
-      for (guint i = 0; names && i < json_array_get_length (names); i++)
+      if (names == NULL)
+        return refuse (error, "“receive” needs “ops”");
+      for (guint i = 0; i < json_array_get_length (names); i++)
         {
           const char *name = json_array_get_string_element (names, i);
           GPtrArray *events = name ? g_hash_table_lookup (run->ops, name) : NULL;
@@ -659,7 +663,8 @@ static gboolean
 setup (Run     *run,
        GError **error)
 {
-  JsonArray *names = json_object_get_array_member (run->root, "peers");
+  JsonNode *peers = json_object_get_member (run->root, "peers");
+  JsonArray *names = peers ? json_node_get_array (peers) : NULL;
   g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
   JsonObject *fields = json_object_has_member (run->root, "fields")
                      ? json_object_get_object_member (run->root, "fields") : NULL;
@@ -689,11 +694,12 @@ setup (Run     *run,
   for (guint i = 0; i < json_array_get_length (names); i++)
     {
       const char *name = json_array_get_string_element (names, i);
-      Peer peer = { g_strdup (name), NULL };
+      Peer peer = { NULL };
       guint rank;
 
       if (name == NULL || find_peer (run, name) != NULL)
         return refuse (error, "peer names must be distinct strings");
+      peer.name = g_strdup (name);
       for (rank = 0; g_strcmp0 (sorted->pdata[rank], name) != 0; rank++)
         ;
       peer.note = new_note (run, ROOT_PEER + 1 + rank);
@@ -721,7 +727,8 @@ setup (Run     *run,
 static gboolean
 run_once (Run *run)
 {
-  JsonArray *steps = json_object_get_array_member (run->root, "steps");
+  JsonNode *steps_node = json_object_get_member (run->root, "steps");
+  JsonArray *steps = steps_node ? json_node_get_array (steps_node) : NULL;
   g_autoptr(GError) error = NULL;
 
   if (!setup (run, &error))
@@ -796,6 +803,137 @@ run_once (Run *run)
   return TRUE;
 }
 
+/* ---- the file's shape, checked before any step runs ---------------- */
+
+static gboolean
+is_string (JsonNode *node)
+{
+  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING;
+}
+
+static gboolean
+is_strings (JsonNode *node)
+{
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (node)); i++)
+    if (!is_string (json_array_get_element (json_node_get_array (node), i)))
+      return FALSE;
+  return TRUE;
+}
+
+/* Whether every member of @object listed in @names (a NULL-terminated
+ * list) is absent or passes @is; names the first that fails. */
+static gboolean
+members_are (JsonObject          *object,
+             const char * const  *names,
+             gboolean           (*is) (JsonNode *node),
+             const char         **bad)
+{
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      JsonNode *node = json_object_get_member (object, names[i]);
+
+      if (node != NULL && !is (node))
+        {
+          *bad = names[i];
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+is_int (JsonNode *node)
+{
+  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64;
+}
+
+static gboolean
+is_object (JsonNode *node)
+{
+  return JSON_NODE_HOLDS_OBJECT (node);
+}
+
+/* an object of objects, as "fields" of an expectation */
+static gboolean
+is_reads (JsonNode *node)
+{
+  JsonObjectIter iter;
+  JsonNode *member;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return FALSE;
+  json_object_iter_init (&iter, json_node_get_object (node));
+  while (json_object_iter_next (&iter, NULL, &member))
+    if (!JSON_NODE_HOLDS_OBJECT (member))
+      return FALSE;
+  return TRUE;
+}
+
+/* an object of strings, as "fields" of a scenario */
+static gboolean
+is_policies (JsonNode *node)
+{
+  JsonObjectIter iter;
+  JsonNode *member;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return FALSE;
+  json_object_iter_init (&iter, json_node_get_object (node));
+  while (json_object_iter_next (&iter, NULL, &member))
+    if (!is_string (member))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+is_expectation (JsonNode *node)
+{
+  const char *bad;
+
+  return JSON_NODE_HOLDS_OBJECT (node) &&
+         members_are (json_node_get_object (node), (const char *[]) { "text", NULL }, is_string, &bad) &&
+         members_are (json_node_get_object (node), (const char *[]) { "pending", NULL }, is_strings, &bad) &&
+         members_are (json_node_get_object (node), (const char *[]) { "fields", NULL }, is_reads, &bad);
+}
+
+/* Every member the runner reads has the type it reads, so a damaged file
+ * is refused with a reason rather than half run. */
+static gboolean
+check_shape (JsonObject  *root,
+             GError     **error)
+{
+  static const char *const step_strings[] = { "at", "do", "name", "text", "field", "elem", "with", NULL };
+  static const char *const step_ints[] = { "pos", "len", NULL };
+  JsonNode *steps = json_object_get_member (root, "steps");
+  const char *bad = NULL;
+
+  if (!members_are (root, (const char *[]) { "name", "initial", NULL }, is_string, &bad) ||
+      !members_are (root, (const char *[]) { "peers", NULL }, is_strings, &bad) ||
+      !members_are (root, (const char *[]) { "fields", NULL }, is_policies, &bad) ||
+      !members_are (root, (const char *[]) { "expect", NULL }, is_expectation, &bad))
+    return refuse (error, "“%s” has the wrong type", bad);
+  if (steps == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (steps))
+    return refuse (error, "“steps” is not a list");
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (steps)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (steps), i);
+      JsonObject *step = is_object (node) ? json_node_get_object (node) : NULL;
+
+      if (step == NULL)
+        return refuse (error, "step %u is not an object", i + 1);
+      if (!members_are (step, step_strings, is_string, &bad) ||
+          !members_are (step, step_ints, is_int, &bad) ||
+          !members_are (step, (const char *[]) { "ops", NULL }, is_strings, &bad) ||
+          !members_are (step, (const char *[]) { "expect", NULL }, is_expectation, &bad))
+        return refuse (error, "step %u: “%s” has the wrong type", i + 1, bad);
+    }
+  return TRUE;
+}
+
 gboolean
 tandem_scenario_run_file (const char *path,
                           guint       shuffle,
@@ -804,19 +942,38 @@ tandem_scenario_run_file (const char *path,
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
+  const char *problem = NULL;
   JsonNode *root;
   const char *name;
   gboolean ok = TRUE;
 
-  if (!json_parser_load_from_file (parser, path, &error))
+  /* strictly one JSON document: json-glib takes more than one, and leaks
+   * the first when a second one is broken */
+  if (g_file_get_contents (path, &contents, &length, &error) &&
+      (problem = tandem_json_check (contents, (gssize) length, 64)) != NULL)
     {
-      g_string_append_printf (out, "FAIL %s: cannot read: %s\n", path, error->message);
+      g_string_append_printf (out, "FAIL %s: cannot read: not JSON: %s\n", path, problem);
+      return FALSE;
+    }
+  if (error != NULL || !json_parser_load_from_data (parser, contents, (gssize) length, &error))
+    {
+      /* json-glib quotes the bad bytes, which need not be UTF-8 */
+      g_autofree char *message = g_utf8_make_valid (error->message, -1);
+
+      g_string_append_printf (out, "FAIL %s: cannot read: %s\n", path, message);
       return FALSE;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_string_append_printf (out, "FAIL %s: refused: not a JSON object\n", path);
+      return FALSE;
+    }
+  if (!check_shape (json_node_get_object (root), &error))
+    {
+      g_string_append_printf (out, "FAIL %s: refused: %s\n", path, error->message);
       return FALSE;
     }
   name = json_object_get_string_member_with_default (json_node_get_object (root), "name", path);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tandem-event.h"
+#include "tandem-event-codec.h"
 #include "tandem-note.h"
 #include "tandem-saved-note.h"
 
@@ -64,6 +65,10 @@ load_json (const char  *path,
   g_autoptr(GInputStream) raw = NULL;
   g_autoptr(GInputStream) stream = NULL;
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GOutputStream) memory = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *data;
+  const char *problem;
 
   raw = G_INPUT_STREAM (g_file_read (file, NULL, error));
   if (raw == NULL)
@@ -76,7 +81,20 @@ load_json (const char  *path,
     }
   else
     stream = g_object_ref (raw);
-  if (!json_parser_load_from_stream (parser, stream, NULL, error))
+  memory = g_memory_output_stream_new_resizable ();
+  if (g_output_stream_splice (memory, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error) < 0)
+    return NULL;
+  bytes = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
+  /* an empty file's bytes have no data pointer at all */
+  data = g_bytes_get_size (bytes) > 0 ? g_bytes_get_data (bytes, NULL) : "";
+  /* strictly one JSON document: json-glib takes more than one, and leaks
+   * the first when a second one is broken */
+  if ((problem = tandem_json_check (data, (gssize) g_bytes_get_size (bytes), 64)) != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not JSON: %s", path, problem);
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, data, (gssize) g_bytes_get_size (bytes), error))
     return NULL;
   return g_steal_pointer (&parser);
 }
@@ -533,6 +551,94 @@ replay_concurrent (JsonParser        **parser,
   return TRUE;
 }
 
+/* ---- the file's shape, checked before anything is built from it ---- */
+
+#define MAX_AGENTS 65536
+
+#define BAD_TRACE(...) \
+  (g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, __VA_ARGS__), FALSE)
+
+static gboolean
+is_kind (JsonNode *node,
+         GType     type)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
+}
+
+/* A member that is an integer from 0 to @max. */
+static gboolean
+is_count (JsonNode *node,
+          gint64    max)
+{
+  return is_kind (node, G_TYPE_INT64) && json_node_get_int (node) >= 0 && json_node_get_int (node) <= max;
+}
+
+static gboolean
+check_patches (JsonNode  *node,
+               guint      t,
+               GError   **error)
+{
+  JsonArray *patches;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return BAD_TRACE ("Txn %u has no list of patches", t);
+  patches = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (patches); i++)
+    {
+      JsonNode *patch = json_array_get_element (patches, i);
+      JsonArray *p = JSON_NODE_HOLDS_ARRAY (patch) ? json_node_get_array (patch) : NULL;
+
+      if (p == NULL || json_array_get_length (p) != 3 ||
+          !is_count (json_array_get_element (p, 0), G_MAXINT32) ||
+          !is_count (json_array_get_element (p, 1), G_MAXINT32) ||
+          !is_kind (json_array_get_element (p, 2), G_TYPE_STRING))
+        return BAD_TRACE ("Txn %u patch %u is not [pos, del, text]", t, i);
+    }
+  return TRUE;
+}
+
+/* Checks every member the replay reads, with its type and range, so a
+ * damaged file is refused with a reason. */
+static gboolean
+check_trace (JsonObject  *root,
+             gboolean     concurrent,
+             GError     **error)
+{
+  JsonNode *txns = json_object_get_member (root, "txns");
+  JsonNode *agents = json_object_get_member (root, "numAgents");
+  JsonArray *list;
+
+  if (!is_kind (json_object_get_member (root, "endContent"), G_TYPE_STRING))
+    return BAD_TRACE ("The trace's endContent is not a string");
+  if (txns == NULL || !JSON_NODE_HOLDS_ARRAY (txns))
+    return BAD_TRACE ("The trace's txns is not a list");
+  if (concurrent && (!is_count (agents, MAX_AGENTS) || json_node_get_int (agents) == 0))
+    return BAD_TRACE ("A concurrent trace needs numAgents from 1 to %d", MAX_AGENTS);
+  list = json_node_get_array (txns);
+  for (guint t = 0; t < json_array_get_length (list); t++)
+    {
+      JsonNode *node = json_array_get_element (list, t);
+      JsonObject *txn = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      JsonNode *parents;
+
+      if (txn == NULL)
+        return BAD_TRACE ("Txn %u is not an object", t);
+      if (!check_patches (json_object_get_member (txn, "patches"), t, error))
+        return FALSE;
+      if (!concurrent)
+        continue;
+      if (!is_count (json_object_get_member (txn, "agent"), G_MAXINT32))
+        return BAD_TRACE ("Txn %u has no agent", t);
+      parents = json_object_get_member (txn, "parents");
+      if (parents == NULL || !JSON_NODE_HOLDS_ARRAY (parents))
+        return BAD_TRACE ("Txn %u has no list of parents", t);
+      for (guint i = 0; i < json_array_get_length (json_node_get_array (parents)); i++)
+        if (!is_count (json_array_get_element (json_node_get_array (parents), i), G_MAXINT32))
+          return BAD_TRACE ("Txn %u parent %u is not a txn number", t, i);
+    }
+  return TRUE;
+}
+
 /**
  * tandem_trace_replay:
  * @path: a trace, `.json` or `.json.gz`
@@ -551,6 +657,7 @@ tandem_trace_replay (const char        *path,
   g_autoptr(GString) expected = g_string_new (NULL);
   const char *end;
   const char *kind;
+  JsonNode *kind_node;
 
   gboolean store = result->store;
 
@@ -558,17 +665,29 @@ tandem_trace_replay (const char        *path,
   result->store = store;
   if (!(parser = load_json (path, error)))
     return FALSE;
-  root = json_node_get_object (json_parser_get_root (parser));
+  root = json_parser_get_root (parser) != NULL && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
+       ? json_node_get_object (json_parser_get_root (parser)) : NULL;
   if (root == NULL || !json_object_has_member (root, "txns") || !json_object_has_member (root, "endContent"))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not an editing trace", path);
+      return FALSE;
+    }
+  kind_node = json_object_get_member (root, "kind");
+  kind = kind_node == NULL ? "sequential" : is_kind (kind_node, G_TYPE_STRING) ? json_node_get_string (kind_node) : NULL;
+  if (kind == NULL || !(g_str_equal (kind, "sequential") || g_str_equal (kind, "concurrent")))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is of an unknown kind", path);
+      return FALSE;
+    }
+  if (!check_trace (root, g_str_equal (kind, "concurrent"), error))
+    {
+      g_prefix_error (error, "%s: ", path);
       return FALSE;
     }
   end = json_object_get_string_member (root, "endContent");
   for (guint r = 0; r < repeat; r++)
     g_string_append (expected, end);
 
-  kind = json_object_get_string_member_with_default (root, "kind", "sequential");
   if (g_str_equal (kind, "concurrent"))
     {
       if (!replay_concurrent (&parser, root, repeat, result, expected, error))

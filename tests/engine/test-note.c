@@ -1204,6 +1204,39 @@ test_signals_mirror_random (void)
 
 /* ---- receive_many ----------------------------------------------------------- */
 
+/* A batch whose merge fails on an invalid run is integrated again one run
+ * at a time; a field write standing on that invalid run, which came after
+ * it in the same call, must then wait for parents instead of being
+ * integrated without them (this crashed on an assertion: found by
+ * fuzz-events). */
+static void
+test_receive_many_child_of_refused_run (void)
+{
+  g_autoptr(TandemNote) note = tandem_note_new (9);
+  g_autoptr(GPtrArray) runs = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+  g_autoptr(GPtrArray) errors = NULL;
+  g_autoptr(GVariant) title = g_variant_ref_sink (g_variant_new_string ("Plan"));
+  g_autofree char *text = NULL;
+
+  /* "ab" on the empty note, then peer 2's concurrent "c" and a delete far
+   * past the end of the text it saw, then peer 3's title on that delete */
+  g_ptr_array_add (runs, tandem_event_new_text (1, 0, NULL, 0, TANDEM_OP_INSERT, 0, 2, "ab"));
+  g_ptr_array_add (runs, tandem_event_new_text (2, 0, NULL, 0, TANDEM_OP_INSERT, 0, 1, "c"));
+  g_ptr_array_add (runs, tandem_event_new_text (2, 1, (TandemEventId[]) { { 2, 0 } }, 1,
+                                                TANDEM_OP_DELETE_FORWARD, 5, 1, NULL));
+  g_ptr_array_add (runs, tandem_event_new_field (3, 0, (TandemEventId[]) { { 2, 1 } }, 1, "title",
+                                                 TANDEM_FIELD_OP_SET, title, 1, NULL, 0));
+
+  g_assert_false (tandem_note_receive_many (note, runs, &errors));
+  g_assert_cmpuint (errors->len, ==, 1);   /* the delete */
+  text = tandem_note_dup_text (note);
+  g_assert_cmpuint (strlen (text), ==, 3);  /* "ab" and "c", in tie order */
+  g_assert_cmpuint (tandem_version_vector_get (tandem_note_get_version (note), 2), ==, 1);
+  g_assert_cmpuint (tandem_version_vector_get (tandem_note_get_version (note), 3), ==, 0);
+  g_assert_cmpuint (tandem_note_get_n_pending (note), ==, 1);   /* the title waits */
+  g_assert_null (tandem_note_dup_field (note, "title"));
+}
+
 static TandemNote *
 replay_into_new (guint64    peer,
                  GPtrArray *events)
@@ -1871,6 +1904,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/note/undo/group-of-deletes-restores-order", test_undo_group_of_deletes_restores_order);
   g_test_add_func ("/engine/note/undo/redo-restores-order", test_undo_redo_restores_order);
   g_test_add_func ("/engine/note/undo/single-user-random", test_undo_single_user_random);
+  g_test_add_func ("/engine/note/receive-many/child-of-refused-run", test_receive_many_child_of_refused_run);
 
   return g_test_run ();
 }

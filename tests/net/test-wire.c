@@ -226,6 +226,31 @@ test_fuzz (void)
   g_assert_cmpuint (refused, >, 1000);
 }
 
+/* A name holding any control character goes out as JSON the checks take
+ * back: json-glib alone leaves U+001F raw (found by fuzz-markdown). */
+static void
+test_control_characters (void)
+{
+  char name[32];
+  JsonBuilder *b = tandem_wire_begin (TANDEM_WIRE_ERROR_MESSAGE);
+  g_autofree char *frame = NULL;
+  gsize len;
+  g_autoptr(GError) error = NULL;
+  TandemWireType type;
+  g_autoptr(JsonObject) msg = NULL;
+
+  for (guint c = 1; c < 0x20; c++)
+    name[c - 1] = (char) c;
+  name[31] = '\0';
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, name);
+  frame = tandem_wire_end (b, &len);
+  msg = tandem_wire_parse (frame, len, &type, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (type, ==, TANDEM_WIRE_ERROR_MESSAGE);
+  g_assert_cmpstr (json_object_get_string_member (msg, "reason"), ==, name);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -235,6 +260,7 @@ main (int    argc,
   g_test_add_func ("/net/wire/refused", test_refused);
   g_test_add_func ("/net/wire/hex", test_hex);
   g_test_add_func ("/net/wire/round-trip", test_round_trip);
+  g_test_add_func ("/net/wire/control-characters", test_control_characters);
   g_test_add_func ("/net/wire/fuzz", test_fuzz);
   return g_test_run ();
 }

@@ -67,6 +67,17 @@ with tempfile.TemporaryDirectory() as tmp:
     notes = json.loads(v.stdout)['notes'] if v.stdout else []
     check('CRLF becomes LF', any(n.get('text') == 'line one\nline two\n' for n in notes), v.stdout)
 
+    # a doubled conversion leaves CR CR LF; one import must take it all,
+    # or the note's export imports as a different text (found by fuzz-markdown)
+    crcrlf = tmp / 'crcrlf.md'
+    crcrlf.write_bytes(b'one\r\r\ntwo\rthree\r\n')
+    c = tmp / 'c'
+    p = run('import', '--profile', str(c), str(crcrlf))
+    v = run('verify', '--profile', str(c))
+    notes = json.loads(v.stdout)['notes'] if p.returncode == 0 and v.stdout else []
+    check('CR CR LF becomes LF, a lone CR stays',
+          [n.get('text') for n in notes] == ['one\ntwo\rthree\n'], v.stdout + p.stderr)
+
     bad = tmp / 'bad.md'
     bad.write_bytes(b'caf\xe9 latin-1\n')
     before = run('verify', '--profile', str(b)).stdout

@@ -1000,6 +1000,25 @@ test_two_notebooks (gconstpointer data)
   assert_converged (&g_ab, ab.note_id);
 }
 
+/* Text holding control characters syncs: json-glib writes U+001F raw,
+ * which the receiving peer refused as malformed JSON, closing the link at
+ * every try (found by fuzz-markdown and fuzz-wire). */
+static void
+test_control_characters (gconstpointer data)
+{
+  g_autoptr(TestPeer) a = test_peer_new ("Alice");
+  g_autoptr(TestPeer) b = test_peer_new ("Bob");
+  g_auto(Pair) pair = { a, b, };
+  Group g = { { a, b }, 2 };
+  g_autofree char *text = NULL;
+
+  pair_up (&pair);
+  edit_insert (a, pair.note_id, 0, "unit\x1fseparator\x01\x1e ");
+  assert_converged (&g, pair.note_id);
+  text = note_text (b, pair.note_id);
+  g_assert_cmpstr (text, ==, "unit\x1fseparator\x01\x1e Hello from A");
+}
+
 static gboolean
 has_conflict (TestPeer   *p,
               const char *note_id,
@@ -2151,6 +2170,7 @@ static const Isolated tests[] = {
   { "/peer/sync/synced/one-way", test_synced_one_way, NULL },
   { "/peer/sync/two-notebooks", test_two_notebooks, NULL },
   { "/peer/sync/edits", test_edits, NULL },
+  { "/peer/sync/control-characters", test_control_characters, NULL },
   { "/peer/sync/relay-chain", test_relay_chain, NULL },
   { "/peer/sync/stranger", test_stranger, NULL },
   { "/peer/sync/mitm/relay", test_mitm_relay, NULL },
