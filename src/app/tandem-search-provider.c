@@ -11,7 +11,6 @@
 #include "tandem-search-provider.h"
 
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
 
 /* GNOME Shell shows a handful; more is wasted work. */
 #define MAX_RESULTS 20
@@ -76,20 +75,6 @@ candidate_free (Candidate *c)
   g_free (c);
 }
 
-static char *
-title_of (const char *fields)
-{
-  g_autoptr(JsonNode) root = json_from_string (fields, NULL);
-  JsonNode *title;
-
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return NULL;
-  title = json_object_get_member (json_node_get_object (root), "title");
-  if (title == NULL || !JSON_NODE_HOLDS_VALUE (title) || json_node_get_value_type (title) != G_TYPE_STRING)
-    return NULL;
-  return g_strdup (json_node_get_string (title));
-}
-
 /* Every note not in the trash, of every notebook. */
 static GPtrArray *
 list_candidates (TandemSearchProvider *self)
@@ -114,7 +99,7 @@ list_candidates (TandemSearchProvider *self)
           text = tandem_store_load_note_text (self->store, info->id, NULL);
           c = g_new0 (Candidate, 1);
           c->id = g_strdup (info->id);
-          c->title = title_of (info->fields);
+          c->title = g_strdup (info->title);
           c->snippet = g_strdup (info->snippet);
           all = g_strjoin ("\n", info->fields ? info->fields : "", text ? text : "", NULL);
           c->haystack = g_utf8_casefold (all, -1);

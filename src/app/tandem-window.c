@@ -20,27 +20,6 @@ G_DEFINE_FINAL_TYPE (TandemWindow, tandem_window, ADW_TYPE_APPLICATION_WINDOW)
 
 /* ---- the note list ---- */
 
-static char *
-dup_json_string (JsonObject *fields,
-                 const char *member)
-{
-  JsonNode *node = fields ? json_object_get_member (fields, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return g_strdup (json_node_get_string (node));
-}
-
-static gboolean
-json_true (JsonObject *fields,
-           const char *member)
-{
-  JsonNode *node = fields ? json_object_get_member (fields, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_BOOLEAN && json_node_get_boolean (node);
-}
-
 /* Who has which note open: note id -> "Ann, Bob here", for the rows.
  * Made once per refresh of the list, not once per row. */
 static GHashTable *
@@ -94,8 +73,7 @@ matches_search (TandemWindow        *self,
     g_autoptr(JsonNode) root = json_from_string (info->fields ? info->fields : "{}", NULL);
     JsonObject *object = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
     JsonNode *tags = object ? json_object_get_member (object, "tags") : NULL;
-    g_autofree char *title = dup_json_string (object, "title");
-    GString *seen = g_string_new (title);
+    GString *seen = g_string_new (info->title);
 
     for (guint i = 0; tags && JSON_NODE_HOLDS_ARRAY (tags) && i < json_array_get_length (json_node_get_array (tags)); i++)
       {
@@ -127,20 +105,11 @@ show_note (TandemWindow        *self,
            TandemNoteItem      *item,
            gboolean            *moved)
 {
-  g_autoptr(JsonNode) root = NULL;
-  JsonObject *fields;
-  g_autofree char *title = NULL;
-  g_autofree char *colour = NULL;
-
   if (g_strcmp0 (info->notebook_id, self->notebook_id) != 0 ||
       (info->trashed != 0) != self->showing_trash || !matches_search (self, info))
     return NULL;
-  root = json_from_string (info->fields, NULL);
-  fields = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-  title = dup_json_string (fields, "title");
-  colour = dup_json_string (fields, "colour");
   item = item ? g_object_ref (item) : tandem_note_item_new (info->id);
-  *moved |= tandem_note_item_update (item, title, info->snippet, colour, json_true (fields, "pinned"), info->updated);
+  *moved |= tandem_note_item_update (item, info->title, info->snippet, info->colour, info->pinned, info->updated);
   return item;
 }
 

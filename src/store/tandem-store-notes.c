@@ -65,6 +65,8 @@ tandem_store_note_info_free (TandemStoreNoteInfo *info)
   g_free (info->notebook_id);
   g_free (info->fields);
   g_free (info->snippet);
+  g_free (info->title);
+  g_free (info->colour);
   g_free (info);
 }
 
@@ -916,7 +918,11 @@ tandem_store_add_note (TandemStore  *self,
 
 #define NOTE_INFO_COLUMNS \
   "SELECT id, notebook_id, created, updated, coalesce (json_extract (fields, '$.trashed'), 0)," \
-  " fields, substr (text, 1, 160) FROM notes"
+  " fields, substr (text, 1, 160)," \
+  " CASE json_type (fields, '$.title') WHEN 'text' THEN json_extract (fields, '$.title') END," \
+  " CASE json_type (fields, '$.colour') WHEN 'text' THEN json_extract (fields, '$.colour') END," \
+  " json_type (fields, '$.pinned') IS 'true'" \
+  " FROM notes"
 
 /* a row of NOTE_INFO_COLUMNS */
 static TandemStoreNoteInfo *
@@ -931,6 +937,9 @@ note_info_from_row (sqlite3_stmt *stmt)
   info->trashed = sqlite3_column_int64 (stmt, 4);
   info->fields = column_dup_text (stmt, 5);
   info->snippet = column_dup_text (stmt, 6);
+  info->title = column_dup_text (stmt, 7);
+  info->colour = column_dup_text (stmt, 8);
+  info->pinned = sqlite3_column_int (stmt, 9) != 0;
   return info;
 }
 

@@ -116,6 +116,12 @@ typedef struct
  * @fields: the fields as last committed, a JSON object
  * @snippet: the first 160 code points of the text, to list notes without
  *   loading them
+ * @title: (nullable): the `title` field when it is a string
+ * @colour: (nullable): the `colour` field when it is a string
+ * @pinned: whether the `pinned` field is true
+ *
+ * (@title, @colour and @pinned are read out of @fields by SQLite, so that a
+ * list of a thousand notes needs no JSON parser.)
  */
 typedef struct
 {
@@ -126,6 +132,9 @@ typedef struct
   gint64   trashed;
   char    *fields;
   char    *snippet;
+  char    *title;
+  char    *colour;
+  gboolean pinned;
 } TandemStoreNoteInfo;
 
 /**

@@ -1598,10 +1598,32 @@ test_notes_create_list (Fixture       *fixture,
     g_assert_cmpstr (one->notebook_id, ==, listed->notebook_id);
     g_assert_cmpint (one->updated, ==, listed->updated);
     g_assert_cmpstr (one->snippet, ==, "newest");
+    g_assert_null (one->title);
+    g_assert_false (one->pinned);
     g_assert_cmpstr (one->fields, ==, listed->fields);
     g_assert_null (tandem_store_dup_note_info (store, missing, &error));
     g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND);
     g_clear_error (&error);
+  }
+  /* the fields a list shows are read out of the JSON, by type */
+  {
+    TandemStoreNoteUpdate shown = { .fields = "{\"title\":\"Plan\",\"colour\":\"red\",\"pinned\":true}", .seq_counter = 2 };
+    TandemStoreNoteUpdate odd = { .fields = "{\"title\":5,\"colour\":[\"red\"],\"pinned\":\"true\"}", .seq_counter = 1 };
+    g_autoptr(TandemStoreNoteInfo) plan = NULL;
+    g_autoptr(TandemStoreNoteInfo) odd_info = NULL;
+
+    commit_ok (store, a, &shown);
+    commit_ok (store, b, &odd);
+    plan = tandem_store_dup_note_info (store, a, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (plan->title, ==, "Plan");
+    g_assert_cmpstr (plan->colour, ==, "red");
+    g_assert_true (plan->pinned);
+    odd_info = tandem_store_dup_note_info (store, b, &error);
+    g_assert_no_error (error);
+    g_assert_null (odd_info->title);
+    g_assert_null (odd_info->colour);
+    g_assert_false (odd_info->pinned);
   }
 
   other_list = tandem_store_list_notes (store, other, &error);
