@@ -306,6 +306,11 @@ class NonReadingMember(threading.Thread):
 
 
 def main():
+    if os.environ.get('TANDEM_SANITIZED'):
+        # the test bounds memory growth, and ASan keeps freed memory in
+        # quarantine: its RSS says nothing about what a peer holds
+        print('1..0 # SKIP memory bounds mean nothing under AddressSanitizer')
+        sys.exit(77)
     rng = random.Random(SEED)
     comment(f'seed {SEED}, stall {STALL_S:g} s')
     t_start = time.monotonic()

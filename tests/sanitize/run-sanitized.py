@@ -75,6 +75,9 @@ def sanitizer_env(report_dir=None, full_unwind=False):
         # the seeded sweep runs whole in the normal build; here it checks
         # the same code for memory errors, at a tenth (ASan forks slowly)
         'TANDEM_CONVERGENCE_RUNS': '200',
+        # for tests that measure memory or preload libraries, which the
+        # sanitizers make meaningless or impossible: they skip
+        'TANDEM_SANITIZED': '1',
     })
     return env
 
