@@ -310,7 +310,7 @@ def main():
         # the test bounds memory growth, and ASan keeps freed memory in
         # quarantine: its RSS says nothing about what a peer holds
         print('1..0 # SKIP memory bounds mean nothing under AddressSanitizer')
-        sys.exit(77)
+        sys.exit(0)   # meson's TAP reader takes any other status as an error
     rng = random.Random(SEED)
     comment(f'seed {SEED}, stall {STALL_S:g} s')
     t_start = time.monotonic()

@@ -54,12 +54,12 @@ FAKETIME_LIBS = sorted(glob.glob('/usr/lib/*/faketime/libfaketimeMT.so.1') +
                        glob.glob('/usr/lib/faketime/libfaketimeMT.so.1'))
 if not FAKETIME_LIBS:
     print('1..0 # SKIP libfaketime is not installed (Debian package faketime)')
-    sys.exit(77)
+    sys.exit(0)   # meson's TAP reader takes any other status as an error
 if os.environ.get('TANDEM_SANITIZED'):
     # ASan's runtime must be the first library loaded; preloaded, libfaketime
     # comes before it and the peer does not start
     print('1..0 # SKIP libfaketime cannot be preloaded into a sanitized build')
-    sys.exit(77)
+    sys.exit(0)   # meson's TAP reader takes any other status as an error
 
 HOUR = 3600
 OFFSETS = {'A': 0, 'B': -3 * HOUR, 'C': 5 * HOUR}

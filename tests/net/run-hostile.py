@@ -46,7 +46,7 @@ if len(sys.argv) < 2:
 program = sys.argv[1]
 if shutil.which('openssl') is None:
     print('1..0 # SKIP openssl is needed to make certificates')
-    sys.exit(77)
+    sys.exit(0)   # meson's TAP reader takes any other status as an error
 
 MAX_FRAME = 4 << 20          # TANDEM_TRANSPORT_MAX_FRAME
 MAX_RUNS = 4096              # TANDEM_WIRE_MAX_RUNS

@@ -53,7 +53,7 @@ program = sys.argv[1]
 for tool in ('openssl', 'tshark'):
     if shutil.which(tool) is None:
         print(f'1..0 # SKIP {tool} is not installed')
-        sys.exit(77)
+        sys.exit(0)   # meson's TAP reader takes any other status as an error
 
 STRANGER_TYPES = {'hello', 'auth', 'ping', 'error'}
 tests = []

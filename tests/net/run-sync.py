@@ -669,23 +669,34 @@ def kill_round(base_title, title, victim, other, note, base_victim, base_other, 
         # no deletes anywhere: the text holds at least the k inserts before
         lines.append(json.dumps({'cmd': 'insert', 'id': f'blast-{k}', 'note': note,
                                  'pos': rng.randint(0, k), 'text': chr(base_victim + k)}) + '\n')
-    writer = threading.Thread(target=blast, args=(victim, lines))
-    writer.start()
-    time.sleep(rng.uniform(0.3, 0.8))
-    victim.kill()
-    writer.join(10)
     replied, refused = set(), []
-    while True:
-        try:
-            msg = victim.read_reply(10)
-        except PeerError:
-            break
+
+    def take_reply(timeout):
+        msg = victim.read_reply(timeout)
         ident = msg.get('id')
         if isinstance(ident, str) and ident.startswith('blast-'):
             if msg.get('ok'):
                 replied.add(int(ident[6:]))
             else:
                 refused.append(msg)
+
+    writer = threading.Thread(target=blast, args=(victim, lines))
+    writer.start()
+    # killed once some of the burst is answered, not after a time: on a fast
+    # machine the whole burst can be saved within a second
+    kill_after = rng.randint(50, 700)
+    try:
+        while len(replied) + len(refused) < kill_after:
+            take_reply(10)
+    except PeerError:
+        pass
+    victim.kill()
+    writer.join(10)
+    while True:
+        try:
+            take_reply(10)
+        except PeerError:
+            break
     events = list(victim.events)
     time.sleep(0.3)          # the survivor goes on typing alone a little
     t0 = time.monotonic()
