@@ -51,6 +51,7 @@
 #include "tandem-note-row.h"
 #include "tandem-window-private.h"
 #include "test-input-method.h"
+#include "tandem-test-files.h"
 
 /* how long anything may take to happen */
 #define DEADLINE_MS 15000
@@ -59,32 +60,6 @@
 #define BOB_COLOUR "#00b050"
 
 static TandemApplication *app;
-
-/* ---- temporary folders ------------------------------------------------- */
-
-static void
-rm_rf (const char *path)
-{
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -702,7 +677,7 @@ profile_free (Profile *self)
   spin (50);
   g_clear_object (&self->peer);
   g_clear_object (&self->store);
-  rm_rf (self->dir);
+  tandem_test_rm_rf (self->dir);
   g_free (self->dir);
   g_free (self);
 }
@@ -1173,7 +1148,7 @@ process_free (Process *self)
   g_clear_object (&self->out);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->process);
-  rm_rf (self->dir);
+  tandem_test_rm_rf (self->dir);
   g_free (self->dir);
   g_free (self);
 }
@@ -1961,7 +1936,7 @@ main (int   argc,
     {
       /* no display (no xvfb-run): nothing here can run */
       g_print ("1..0 # SKIP no display to open\n");
-      rm_rf (home);
+      tandem_test_rm_rf (home);
       return 0;
     }
   adw_init ();
@@ -1970,6 +1945,6 @@ main (int   argc,
   for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
     g_test_add_data_func (tests[i].path, &tests[i], run_isolated);
   status = g_test_run ();
-  rm_rf (home);
+  tandem_test_rm_rf (home);
   return status;
 }

@@ -77,6 +77,7 @@
 #include "tandem-note-item.h"
 #include "tandem-saved-note.h"
 #include "tandem-window-private.h"
+#include "tandem-test-files.h"
 
 #define INFO_FILE "app-bench.json"
 #define LONG_TITLE "Long note"
@@ -108,30 +109,6 @@ ms_since (gint64 from_us,
           gint64 to_us)
 {
   return (double) (to_us - from_us) / 1000.0;
-}
-
-static void
-rm_rf (const char *path)
-{
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
 }
 
 /* ---- text that looks like notes ---------------------------------------- */
@@ -536,7 +513,7 @@ remote_free (Remote *self)
   g_clear_object (&self->saved);
   g_clear_object (&self->peer);
   g_clear_object (&self->store);
-  rm_rf (self->dir);
+  tandem_test_rm_rf (self->dir);
   g_free (self->dir);
   g_free (self->note_id);
   g_rand_free (self->rand);

@@ -35,36 +35,11 @@
 #include "tandem-memory-transport.h"
 #include "tandem-peer.h"
 #include "tandem-wire.h"
+#include "tandem-test-files.h"
 
 /* deadlines for what takes a few main-loop turns, and for the timers */
 #define QUICK_MS   10000
 #define CLOSE_MS    5000
-
-/* ---- temporary folders ------------------------------------------------- */
-
-static void
-rm_rf (const char *path)
-{
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -233,7 +208,7 @@ test_peer_free (TestPeer *p)
   g_clear_object (&p->peer);
   drain ();
   g_clear_object (&p->store);
-  rm_rf (p->dir);
+  tandem_test_rm_rf (p->dir);
   g_free (p->dir);
   g_ptr_array_unref (p->conflicts);
   g_free (p->saved_text);

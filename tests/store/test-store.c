@@ -26,6 +26,7 @@
 
 #include "tandem-store-private.h"
 #include "tandem-store.h"
+#include "tandem-test-files.h"
 
 /* The first schema exactly as Tandem 1 wrote it. Migration step 0 in
  * tandem-store.c must stay identical to it: a released step never changes,
@@ -118,32 +119,6 @@ typedef struct
 } Fixture;
 
 static void
-rm_rf (const char *path)
-{
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_autoptr(GDir) dir = NULL;
-      const char *name;
-
-      g_chmod (path, 0700);
-      dir = g_dir_open (path, 0, NULL);
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
-static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  data)
 {
@@ -158,7 +133,7 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
-  rm_rf (fixture->dir);
+  tandem_test_rm_rf (fixture->dir);
   g_free (fixture->dir);
   g_free (fixture->profile);
 }
@@ -674,7 +649,7 @@ test_open_default_profile (Fixture       *fixture,
   }
   g_unsetenv ("TANDEM_PROFILE");
 
-  rm_rf (xdg_profile);
+  tandem_test_rm_rf (xdg_profile);
 }
 
 static void
