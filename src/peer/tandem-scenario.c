@@ -855,9 +855,10 @@ is_object (JsonNode *node)
   return JSON_NODE_HOLDS_OBJECT (node);
 }
 
-/* an object of objects, as "fields" of an expectation */
+/* an object whose every member passes @is */
 static gboolean
-is_reads (JsonNode *node)
+is_object_of (JsonNode  *node,
+              gboolean (*is) (JsonNode *node))
 {
   JsonObjectIter iter;
   JsonNode *member;
@@ -866,25 +867,23 @@ is_reads (JsonNode *node)
     return FALSE;
   json_object_iter_init (&iter, json_node_get_object (node));
   while (json_object_iter_next (&iter, NULL, &member))
-    if (!JSON_NODE_HOLDS_OBJECT (member))
+    if (!is (member))
       return FALSE;
   return TRUE;
+}
+
+/* an object of objects, as "fields" of an expectation */
+static gboolean
+is_reads (JsonNode *node)
+{
+  return is_object_of (node, is_object);
 }
 
 /* an object of strings, as "fields" of a scenario */
 static gboolean
 is_policies (JsonNode *node)
 {
-  JsonObjectIter iter;
-  JsonNode *member;
-
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return FALSE;
-  json_object_iter_init (&iter, json_node_get_object (node));
-  while (json_object_iter_next (&iter, NULL, &member))
-    if (!is_string (member))
-      return FALSE;
-  return TRUE;
+  return is_object_of (node, is_string);
 }
 
 static gboolean
