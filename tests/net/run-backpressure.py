@@ -49,6 +49,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tandem_peers import Peer, PeerError  # noqa: E402
+from tap import check, comment, report  # noqa: E402
 from wire_client import Identity, TandemClient, WsClient, decode_invite  # noqa: E402
 
 if len(sys.argv) < 2:
@@ -80,20 +81,6 @@ UNREAD_S = 8                 # TANDEM_WEBSOCKET_UNREAD_MS: a link not read is cl
 RSS_BOUND_TEXT_FACTOR = 16
 RSS_BOUND_FIXED = 16 << 20
 RSS_AFTER_DROP_SLACK = 4 << 20
-
-tests = []
-comments = []
-
-
-def check(name, ok, detail=''):
-    tests.append((name, bool(ok), detail))
-    print(f'{"ok  " if ok else "FAIL"} {name}', file=sys.stderr, flush=True)
-    return bool(ok)
-
-
-def comment(line):
-    comments.append(line)
-    print(f'# {line}', file=sys.stderr, flush=True)
 
 
 class TimedPeer(Peer):
@@ -484,20 +471,6 @@ def run(tmp, rng, peers):
         expected = [t.length for t in typists]
         check('each large note is as long as its typist made it (nothing lost)', lengths == expected,
               f'{lengths} vs {expected}')
-
-
-def report(footer=None):
-    print(f'1..{len(tests)}')
-    for n, (name, ok, detail) in enumerate(tests, 1):
-        print(f'{"ok" if ok else "not ok"} {n} - {name}')
-        if not ok:
-            for line in str(detail).splitlines():
-                print(f'# {line}')
-    for line in comments:
-        print(f'# {line}')
-    if footer:
-        print(f'# {footer}')
-    sys.exit(0 if tests and all(t[1] for t in tests) else 1)
 
 
 if __name__ == '__main__':

@@ -43,6 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tandem_peers import Peer, PeerError  # noqa: E402
+from tap import check, comment, report  # noqa: E402
 
 if len(sys.argv) < 2:
     print('usage: run-clock-skew.py TANDEM_PEER', file=sys.stderr)
@@ -64,20 +65,6 @@ if os.environ.get('TANDEM_SANITIZED'):
 HOUR = 3600
 OFFSETS = {'A': 0, 'B': -3 * HOUR, 'C': 5 * HOUR}
 CLOCK_SLACK_S = 300          # a stamp may differ this much from the expected clock
-
-tests = []
-comments = []
-
-
-def check(name, ok, detail=''):
-    tests.append((name, bool(ok), detail))
-    print(f'{"ok  " if ok else "FAIL"} {name}', file=sys.stderr, flush=True)
-    return bool(ok)
-
-
-def comment(line):
-    comments.append(line)
-    print(f'# {line}', file=sys.stderr, flush=True)
 
 
 def clock_env(offset):
@@ -256,20 +243,6 @@ def run(tmp, peers):
                   s.returncode == 0 and s.stdout == final, f'{s.stdout[:300]!r} vs {final!r}; {s.stderr}')
         v = tool('verify', '--profile', p.profile)
         check(f'{p.name}\'s profile verifies', v.returncode == 0, v.stdout + v.stderr)
-
-
-def report(footer=None):
-    print(f'1..{len(tests)}')
-    for n, (name, ok, detail) in enumerate(tests, 1):
-        print(f'{"ok" if ok else "not ok"} {n} - {name}')
-        if not ok:
-            for line in str(detail).splitlines():
-                print(f'# {line}')
-    for line in comments:
-        print(f'# {line}')
-    if footer:
-        print(f'# {footer}')
-    sys.exit(0 if tests and all(t[1] for t in tests) else 1)
 
 
 if __name__ == '__main__':
