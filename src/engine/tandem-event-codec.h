@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include "tandem-event.h"
+#include "tandem-json.h"
 
 G_BEGIN_DECLS
 
@@ -22,13 +23,6 @@ char                *tandem_events_to_string       (GPtrArray *events);
 GPtrArray           *tandem_events_from_string     (const char  *json,
                                                     gssize       length,
                                                     GError     **error);
-char                *tandem_json_to_string         (JsonNode    *node,
-                                                    gsize       *length);
-const char          *tandem_json_check             (const char  *json,
-                                                    gssize       length,
-                                                    guint        max_depth);
-gboolean             tandem_json_has_nul           (const char  *json,
-                                                    gssize       length);
 char                *tandem_peer_id_to_string      (guint64 peer);
 gboolean             tandem_peer_id_from_string    (const char *str,
                                                     guint64    *peer);

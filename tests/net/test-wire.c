@@ -98,6 +98,12 @@ test_refused (void)
                   TANDEM_WIRE_ERROR_MALFORMED, "missing");
   assert_refused ("{\"type\":\"presence\",\"state\":\"online\",\"pos\":1.}", -1,
                   TANDEM_WIRE_ERROR_MALFORMED, "number");
+  /* json-glib would read these as -1 and as infinity */
+  assert_refused ("{\"type\":\"want\",\"notebook\":\"00112233445566778899aabbccddeeff\","
+                  "\"note\":\"8899aabbccddeeff0011223344556677\",\"version\":{\"00000000000000a1\":18446744073709551615}}",
+                  -1, TANDEM_WIRE_ERROR_MALFORMED, "beyond 64 bits");
+  assert_refused ("{\"type\":\"presence\",\"state\":\"online\",\"pos\":1e400}", -1,
+                  TANDEM_WIRE_ERROR_MALFORMED, "beyond a double's range");
   assert_refused ("{\"type\":\"error\",\"reason\":\"a\tb\"}", -1, TANDEM_WIRE_ERROR_MALFORMED, "control");
   assert_refused ("{\"type\":\"error\",\"reason\":\"\\x\"}", -1, TANDEM_WIRE_ERROR_MALFORMED, "escape");
   assert_refused ("{\"type\":\"error\",\"reason\":\"open", -1, TANDEM_WIRE_ERROR_MALFORMED, "unterminated");

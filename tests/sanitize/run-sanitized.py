@@ -111,6 +111,9 @@ def build(suites):
             run_logged(['meson', 'setup', str(SANITIZE), str(SOURCE),
                         '-Db_sanitize=address,undefined', '-Db_lundef=false',
                         '-Dfuzzing=true'], env)
+        # regenerated first when a meson.build changed, so that the
+        # introspection below sees the tests as they are now
+        run_logged(['ninja', '-C', str(SANITIZE), 'build.ninja'], dict(os.environ))
         # only what the sanitized tests run: the app is left out
         targets = needed_targets(suites)
         start = time.monotonic()
@@ -164,6 +167,8 @@ def run_meson_test(suites, full_unwind, reports):
     the tests' results from its log."""
     if not suites:
         return 0, [], ''
+    log = SANITIZE / 'meson-logs' / 'testlog.json'
+    log.unlink(missing_ok=True)   # not to read an earlier run's
     result = subprocess.run(
         # one at a time: this test already shares the machine with another
         # (meson test runs two), and the net tests have 5 s bounds that
@@ -172,7 +177,12 @@ def run_meson_test(suites, full_unwind, reports):
          '--num-processes', '1'] + [a for s in suites for a in ('--suite', s)],
         env=sanitizer_env(reports, full_unwind), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
-    log = SANITIZE / 'meson-logs' / 'testlog.json'
+    if not log.exists():
+        # meson refused to start (a test program missing, say): no log
+        print(f'not ok 1 - meson test in {SANITIZE.name} did not run')
+        for line in result.stdout.splitlines()[-20:]:
+            print(f'# {line}')
+        sys.exit(1)
     tests = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     return result.returncode, tests, result.stdout
 
