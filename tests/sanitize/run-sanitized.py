@@ -3,7 +3,7 @@
 """Runs Tandem under AddressSanitizer and UndefinedBehaviorSanitizer.
 
     run-sanitized.py SOURCE_DIR BUILD_DIR suites SUITE... [--full-unwind SUITE...]
-    run-sanitized.py SOURCE_DIR BUILD_DIR fuzz TARGET SECONDS
+    run-sanitized.py SOURCE_DIR BUILD_DIR fuzz TARGET SECONDS [SEED]
 
 Both use a sibling build directory, BUILD_DIR-sanitize, configured with
 clang, -Db_sanitize=address,undefined and -Dfuzzing=true, and built on
@@ -17,7 +17,10 @@ fails the test, whatever the suites said.
 `fuzz` runs tests/fuzz/fuzz-TARGET under libFuzzer for SECONDS, from a
 copy of its committed corpus (so the repository stays as it is); a crash,
 a leak, a timeout or a sanitizer report fails the test, and the input is
-printed (base64) to be committed in tests/fuzz/corpus/TARGET.
+printed (base64) to be committed in tests/fuzz/corpus/TARGET. With a SEED
+libFuzzer makes the same inputs in the same order every time (CI's
+`sanitize` suite: it cannot turn red by chance, only by a change);
+without one, each run explores anew (the `slow` suite's fuzz-long-*).
 
 Prints TAP. Skips when clang or libFuzzer is missing.
 """
@@ -231,7 +234,7 @@ def run_suites(args):
     sys.exit(0 if status == 0 and not found and tests else 1)
 
 
-def run_fuzz(target, seconds):
+def run_fuzz(target, seconds, seed):
     build([])
     program = SANITIZE / 'tests' / 'fuzz' / f'fuzz-{target}'
     corpus = SOURCE / 'tests' / 'fuzz' / 'corpus' / target
@@ -243,8 +246,8 @@ def run_fuzz(target, seconds):
         artifacts.mkdir()
         result = subprocess.run(
             [str(program), f'-max_total_time={seconds}', '-timeout=20', '-rss_limit_mb=2048',
-             '-max_len=8192', '-print_final_stats=1', f'-artifact_prefix={artifacts}/',
-             str(work_corpus)],
+             '-max_len=8192', '-print_final_stats=1', f'-artifact_prefix={artifacts}/']
+            + ([f'-seed={seed}'] if seed is not None else []) + [str(work_corpus)],
             env=sanitizer_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors='replace', timeout=seconds + 120)
         output = result.stdout
@@ -253,7 +256,9 @@ def run_fuzz(target, seconds):
         execs = stats.get('number_of_executed_units', '?')
         ok = result.returncode == 0 and not crashes and 'ERROR: ' not in output \
             and 'runtime error:' not in output
-        print(f'{"ok" if ok else "not ok"} 1 - fuzz-{target}: {execs} runs in {seconds} s, '
+        used_seed = re.search(r'Seed: (\d+)', output)
+        print(f'{"ok" if ok else "not ok"} 1 - fuzz-{target}: {execs} runs in {seconds} s '
+              f'(seed {used_seed.group(1) if used_seed else "?"}), '
               f'corpus {len(list(corpus.iterdir()))} -> {len(list(work_corpus.iterdir()))} inputs')
         if not ok:
             lines = output.splitlines()
@@ -271,7 +276,7 @@ def main():
     if mode == 'suites':
         run_suites(sys.argv[4:])
     elif mode == 'fuzz':
-        run_fuzz(sys.argv[4], int(sys.argv[5]))
+        run_fuzz(sys.argv[4], int(sys.argv[5]), int(sys.argv[6]) if len(sys.argv) > 6 else None)
     else:
         sys.exit(f'unknown mode {mode}')
 
