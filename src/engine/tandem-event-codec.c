@@ -13,6 +13,11 @@
  * Peer ids are 16 hex digits because JSON numbers lose 64-bit integers. A
  * version vector is {"<peer>": count, ...}. Decoding checks every type and
  * range and then tandem_event_validate(), so nothing malformed gets past.
+ *
+ * In a list, a run that continues the one before it (the same peer, the
+ * next seq, its only parent that run's last event) leaves out "p", "s" and
+ * "ps": one person's history is mostly such runs, and those three members
+ * were most of what a catch-up sent.
  */
 #include "tandem-event-codec.h"
 
@@ -88,6 +93,17 @@ tandem_json_add_field_value (JsonBuilder *builder,
     json_builder_add_null_value (builder);
 }
 
+/* Whether @event continues @previous, the run before it in a list. */
+static gboolean
+continues (const TandemEvent *event,
+           const TandemEvent *previous)
+{
+  return previous != NULL && event->peer == previous->peer &&
+         event->seq == previous->seq + previous->len && event->n_parents == 1 &&
+         event->parents[0].peer == previous->peer &&
+         event->parents[0].seq == previous->seq + previous->len - 1;
+}
+
 /**
  * tandem_event_to_json:
  *
@@ -96,18 +112,39 @@ tandem_json_add_field_value (JsonBuilder *builder,
 JsonNode *
 tandem_event_to_json (const TandemEvent *event)
 {
+  return tandem_event_to_json_after (event, NULL);
+}
+
+/**
+ * tandem_event_to_json_after:
+ * @previous: (nullable): the run before @event in the list it is written in
+ *
+ * Like tandem_event_to_json(), without "p", "s" and "ps" when @event
+ * continues @previous. Only tandem_event_from_json_after() with the same
+ * @previous reads it back.
+ *
+ * Returns: (transfer full): the event's JSON form
+ */
+JsonNode *
+tandem_event_to_json_after (const TandemEvent *event,
+                            const TandemEvent *previous)
+{
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autofree char *peer = tandem_peer_id_to_string (event->peer);
   static const char *kinds[] = { "ins", "del", "bksp", "field" };
   static const char *field_ops[] = { "set", "add", "rm" };
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "p");
-  json_builder_add_string_value (builder, peer);
-  json_builder_set_member_name (builder, "s");
-  json_builder_add_int_value (builder, (gint64) event->seq);
-  json_builder_set_member_name (builder, "ps");
-  add_ids (builder, event->parents, event->n_parents);
+  if (!continues (event, previous))
+    {
+      g_autofree char *peer = tandem_peer_id_to_string (event->peer);
+
+      json_builder_set_member_name (builder, "p");
+      json_builder_add_string_value (builder, peer);
+      json_builder_set_member_name (builder, "s");
+      json_builder_add_int_value (builder, (gint64) event->seq);
+      json_builder_set_member_name (builder, "ps");
+      add_ids (builder, event->parents, event->n_parents);
+    }
   json_builder_set_member_name (builder, "k");
   json_builder_add_string_value (builder, kinds[event->kind]);
 
@@ -226,8 +263,25 @@ TandemEvent *
 tandem_event_from_json (JsonNode  *node,
                         GError   **error)
 {
+  return tandem_event_from_json_after (node, NULL, error);
+}
+
+/**
+ * tandem_event_from_json_after:
+ * @previous: (nullable): the run before @node in the list it was read from
+ *
+ * Reads a run written by tandem_event_to_json_after(): one that leaves out
+ * all of "p", "s" and "ps" continues @previous, and needs one.
+ *
+ * Returns: (transfer full) (nullable): the event, or %NULL with @error set
+ */
+TandemEvent *
+tandem_event_from_json_after (JsonNode           *node,
+                              const TandemEvent  *previous,
+                              GError            **error)
+{
   JsonObject *object;
-  const char *peer_str, *kind;
+  const char *kind;
   guint64 peer;
   gint64 seq;
   g_autoptr(GArray) parents = g_array_new (FALSE, FALSE, sizeof (TandemEventId));
@@ -241,17 +295,39 @@ tandem_event_from_json (JsonNode  *node,
     }
   object = json_node_get_object (node);
 
-  if (!(peer_str = get_string (object, "p", error)))
-    return NULL;
-  if (!tandem_peer_id_from_string (peer_str, &peer))
+  if (previous != NULL && !json_object_has_member (object, "p") &&
+      !json_object_has_member (object, "s") && !json_object_has_member (object, "ps"))
     {
-      g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
-                   "“%s” is not a peer id (16 lower-case hex digits)", peer_str);
-      return NULL;
+      TandemEventId parent = { previous->peer, previous->seq + previous->len - 1 };
+
+      peer = previous->peer;
+      seq = (gint64) (previous->seq + previous->len);
+      if (seq > MAX_SAFE_INTEGER)
+        {
+          g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
+                       "The run after seq %" G_GUINT64_FORMAT " would have an invalid “s”",
+                       previous->seq);
+          return NULL;
+        }
+      g_array_append_val (parents, parent);
     }
-  if (!get_uint (object, "s", MAX_SAFE_INTEGER, &seq, error) ||
-      !get_ids (object, "ps", parents, error) ||
-      !(kind = get_string (object, "k", error)))
+  else
+    {
+      const char *peer_str;
+
+      if (!(peer_str = get_string (object, "p", error)))
+        return NULL;
+      if (!tandem_peer_id_from_string (peer_str, &peer))
+        {
+          g_set_error (error, TANDEM_ENGINE_ERROR, TANDEM_ENGINE_ERROR_INVALID_EVENT,
+                       "“%s” is not a peer id (16 lower-case hex digits)", peer_str);
+          return NULL;
+        }
+      if (!get_uint (object, "s", MAX_SAFE_INTEGER, &seq, error) ||
+          !get_ids (object, "ps", parents, error))
+        return NULL;
+    }
+  if (!(kind = get_string (object, "k", error)))
     return NULL;
   if (parents->len > TANDEM_EVENT_MAX_PARENTS)
     {
@@ -415,7 +491,8 @@ tandem_events_to_string (GPtrArray *events)
   g_autoptr(JsonNode) root = json_node_init_array (json_node_alloc (), array);
 
   for (guint i = 0; i < events->len; i++)
-    json_array_add_element (array, tandem_event_to_json (g_ptr_array_index (events, i)));
+    json_array_add_element (array, tandem_event_to_json_after (g_ptr_array_index (events, i),
+                                                               i > 0 ? g_ptr_array_index (events, i - 1) : NULL));
   return tandem_json_to_string (root, NULL);
 }
 
@@ -461,7 +538,9 @@ tandem_events_from_string (const char  *json,
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
       g_autoptr(GError) local_error = NULL;
-      TandemEvent *event = tandem_event_from_json (json_array_get_element (array, i), &local_error);
+      TandemEvent *event = tandem_event_from_json_after (json_array_get_element (array, i),
+                                                         i > 0 ? g_ptr_array_index (events, i - 1) : NULL,
+                                                         &local_error);
 
       if (event == NULL)
         {

@@ -14,7 +14,12 @@ G_BEGIN_DECLS
 void                 tandem_json_add_field_value   (JsonBuilder *builder,
                                                     GVariant    *value);
 JsonNode            *tandem_event_to_json          (const TandemEvent *event);
+JsonNode            *tandem_event_to_json_after    (const TandemEvent *event,
+                                                    const TandemEvent *previous);
 TandemEvent         *tandem_event_from_json        (JsonNode          *node,
+                                                    GError           **error);
+TandemEvent         *tandem_event_from_json_after  (JsonNode          *node,
+                                                    const TandemEvent *previous,
                                                     GError           **error);
 JsonNode            *tandem_version_vector_to_json (const TandemVersionVector *vv);
 TandemVersionVector *tandem_version_vector_from_json (JsonNode  *node,

@@ -65,17 +65,27 @@ tandem_op_log_append (TandemOpLog  *self,
     {
       if (kind == TANDEM_OP_INSERT)
         extend = last->kind == TANDEM_OP_INSERT && pos == last->pos + last->len;
-      else if (kind == TANDEM_OP_DELETE_FORWARD)
-        extend = (last->kind == TANDEM_OP_DELETE_FORWARD ||
-                  (last->kind == TANDEM_OP_DELETE_BACKWARD && last->len == 1)) &&
-                 pos == last->pos;
-      else if (kind == TANDEM_OP_DELETE_BACKWARD)
-        extend = (last->kind == TANDEM_OP_DELETE_BACKWARD ||
-                  (last->kind == TANDEM_OP_DELETE_FORWARD && last->len == 1)) &&
-                 (guint64) pos + last->len == last->pos;
-      /* a one-event backspace is also a one-event forward delete */
-      if (extend && kind != TANDEM_OP_INSERT)
-        last->kind = kind;
+      else if (kind != TANDEM_OP_FIELD && last->kind != TANDEM_OP_INSERT && last->kind != TANDEM_OP_FIELD)
+        {
+          /* A one-event delete is a forward delete and a backspace at
+           * once, so it joins either kind of run: the editor deletes one
+           * character at a time, and a row of backspaces is one run. */
+          gboolean can_forward = (kind == TANDEM_OP_DELETE_FORWARD || len == 1) &&
+                                 (last->kind == TANDEM_OP_DELETE_FORWARD || last->len == 1);
+          gboolean can_backward = (kind == TANDEM_OP_DELETE_BACKWARD || len == 1) &&
+                                  (last->kind == TANDEM_OP_DELETE_BACKWARD || last->len == 1);
+
+          if (can_forward && pos == last->pos)
+            {
+              extend = TRUE;
+              last->kind = TANDEM_OP_DELETE_FORWARD;
+            }
+          else if (can_backward && (guint64) pos + last->len == last->pos)
+            {
+              extend = TRUE;
+              last->kind = TANDEM_OP_DELETE_BACKWARD;
+            }
+        }
     }
 
   if (extend)

@@ -342,7 +342,8 @@ send_runs (TandemSyncSession *self,
   json_builder_set_member_name (b, "runs");
   json_builder_begin_array (b);
   for (guint i = 0; i < runs->len; i++)
-    json_builder_add_value (b, tandem_event_to_json (g_ptr_array_index (runs, i)));
+    json_builder_add_value (b, tandem_event_to_json_after (g_ptr_array_index (runs, i),
+                                                           i > 0 ? g_ptr_array_index (runs, i - 1) : NULL));
   json_builder_end_array (b);
   send_message (self, b);
 }
@@ -994,7 +995,9 @@ handle_events (TandemSyncSession *self,
   events = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
   for (guint i = 0; i < n; i++)
     {
-      TandemEvent *event = tandem_event_from_json (json_array_get_element (runs, i), &error);
+      TandemEvent *event = tandem_event_from_json_after (json_array_get_element (runs, i),
+                                                         i > 0 ? g_ptr_array_index (events, i - 1) : NULL,
+                                                         &error);
 
       if (event == NULL)
         return fail (self, "run %u of note %s: %s", i, note_id, error->message);

@@ -453,6 +453,61 @@ test_reject_wrong_types (void)
     }
 }
 
+/* In a list, a run that continues the one before it leaves out "p", "s"
+ * and "ps"; every other run names them. */
+static void
+test_continuation (void)
+{
+  TandemEventId root_parent = { 0xb2, 3 };
+  TandemEventId after_ins = { 0xa1, 9 };
+  TandemEventId after_del = { 0xa1, 11 };
+  TandemEventId other = { 0xb2, 4 };
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_event_unref);
+  g_autoptr(GPtrArray) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *json = NULL;
+  JsonArray *array;
+
+  g_ptr_array_add (events, tandem_event_new_text (0xa1, 7, &root_parent, 1, TANDEM_OP_INSERT, 0, 3, "abc"));
+  /* continues: the next seq, its only parent the last event before */
+  g_ptr_array_add (events, tandem_event_new_text (0xa1, 10, &after_ins, 1, TANDEM_OP_DELETE_BACKWARD, 2, 2, NULL));
+  /* does not: another parent, another peer, a seq gap */
+  g_ptr_array_add (events, tandem_event_new_text (0xa1, 12, &other, 1, TANDEM_OP_INSERT, 0, 1, "x"));
+  g_ptr_array_add (events, tandem_event_new_text (0xb2, 5, &other, 1, TANDEM_OP_INSERT, 0, 1, "y"));
+  g_ptr_array_add (events, tandem_event_new_text (0xa1, 13, &after_del, 1, TANDEM_OP_INSERT, 0, 1, "z"));
+
+  json = tandem_events_to_string (events);
+  g_test_message ("%s", json);
+  g_assert_true (json_parser_load_from_data (parser, json, -1, NULL));
+  array = json_node_get_array (json_parser_get_root (parser));
+  for (guint i = 0; i < events->len; i++)
+    {
+      JsonObject *run = json_array_get_object_element (array, i);
+
+      g_assert_cmpint (json_object_has_member (run, "p"), ==, i != 1);
+      g_assert_cmpint (json_object_has_member (run, "s"), ==, i != 1);
+      g_assert_cmpint (json_object_has_member (run, "ps"), ==, i != 1);
+    }
+  back = tandem_events_from_string (json, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->len, ==, events->len);
+  for (guint i = 0; i < events->len; i++)
+    g_assert_true (tandem_event_equal (events->pdata[i], back->pdata[i]));
+
+  /* standing alone, a run names them all */
+  assert_rejected ("[{\"k\":\"ins\",\"at\":0,\"n\":1,\"t\":\"a\"}]", "“p”");
+  /* after another, it leaves out all three or none */
+  assert_rejected ("[{" INS_P "," INS_S "," INS_PS "," INS_K "," INS_AT "," INS_N "," INS_T "},"
+                   "{\"s\":3,\"k\":\"ins\",\"at\":3,\"n\":1,\"t\":\"d\"}]", "“p”");
+  assert_rejected ("[{" INS_P "," INS_S "," INS_PS "," INS_K "," INS_AT "," INS_N "," INS_T "},"
+                   "{" INS_P ",\"k\":\"ins\",\"at\":3,\"n\":1,\"t\":\"d\"}]", "“s”");
+  /* and the seq it continues with must still be valid */
+  assert_rejected ("[{" INS_P ",\"s\":9007199254740989,\"ps\":[[\"" PA "\",9007199254740988]],"
+                   INS_K "," INS_AT ",\"n\":4,\"t\":\"abcd\"},"
+                   "{\"k\":\"ins\",\"at\":4,\"n\":1,\"t\":\"e\"}]", "invalid “s”");
+}
+
 static void
 test_reject_out_of_range (void)
 {
@@ -898,6 +953,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/event-codec/roundtrip/control-characters", test_control_characters);
   g_test_add_func ("/engine/event-codec/roundtrip/version-vector", test_roundtrip_version_vector);
   g_test_add_func ("/engine/event-codec/wire-shape", test_wire_shape);
+  g_test_add_func ("/engine/event-codec/continuation", test_continuation);
   g_test_add_func ("/engine/event-codec/peer-ids", test_peer_ids);
   g_test_add_func ("/engine/event-codec/reject/not-an-object", test_reject_not_an_object);
   g_test_add_func ("/engine/event-codec/reject/missing-members", test_reject_missing_members);

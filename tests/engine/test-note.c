@@ -491,6 +491,50 @@ test_receive_duplicates (void)
   g_assert_cmpuint (tandem_note_get_n_events (b), ==, tandem_note_get_n_events (a));
 }
 
+/* The editor deletes one character at a time. A row of backspaces or of
+ * forward deletes is one run, whichever kind the first delete was taken
+ * for, so a history with many of them stays small to keep and to send. */
+static void
+test_local_delete_runs (void)
+{
+  g_autoptr(TandemNote) a = tandem_note_new (PEER_A);
+  g_autoptr(TandemNote) b = tandem_note_new (PEER_B);
+  g_autoptr(TandemVersionVector) none = tandem_version_vector_new ();
+  g_autoptr(GPtrArray) all = NULL;
+  guint runs;
+
+  tandem_event_unref (insert_ok (a, 0, "abcdefghij"));
+  runs = tandem_note_get_n_runs (a);
+
+  /* backspace from the end: j, i, h */
+  for (guint pos = 9; pos >= 7; pos--)
+    tandem_event_unref (delete_ok (a, pos, 1));
+  assert_text (a, "abcdefg");
+  g_assert_cmpuint (tandem_note_get_n_runs (a), ==, runs + 1);
+
+  /* then forward deletes at the start: a, b */
+  tandem_event_unref (delete_ok (a, 0, 1));
+  tandem_event_unref (delete_ok (a, 0, 1));
+  assert_text (a, "cdefg");
+  g_assert_cmpuint (tandem_note_get_n_runs (a), ==, runs + 2);
+
+  /* a backspace that does not follow on is a run of its own */
+  tandem_event_unref (delete_ok (a, 3, 1));
+  assert_text (a, "cdeg");
+  g_assert_cmpuint (tandem_note_get_n_runs (a), ==, runs + 3);
+
+  all = tandem_note_dup_events_since (a, none);
+  g_assert_cmpuint (all->len, ==, 4);
+  g_assert_cmpint (((TandemEvent *) all->pdata[1])->kind, ==, TANDEM_OP_DELETE_BACKWARD);
+  g_assert_cmpuint (((TandemEvent *) all->pdata[1])->pos, ==, 9);
+  g_assert_cmpuint (((TandemEvent *) all->pdata[1])->len, ==, 3);
+  g_assert_cmpint (((TandemEvent *) all->pdata[2])->kind, ==, TANDEM_OP_DELETE_FORWARD);
+  g_assert_cmpuint (((TandemEvent *) all->pdata[2])->len, ==, 2);
+  for (guint i = 0; i < all->len; i++)
+    receive_ok (b, all->pdata[i]);
+  assert_converged (a, b);
+}
+
 static void
 test_receive_causal_buffer (void)
 {
@@ -1872,6 +1916,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/note/local/insert-code-points", test_local_insert_code_points);
   g_test_add_func ("/engine/note/local/delete-code-points", test_local_delete_code_points);
   g_test_add_func ("/engine/note/local/errors-leave-note-unchanged", test_local_errors);
+  g_test_add_func ("/engine/note/local/delete-runs", test_local_delete_runs);
 
   g_test_add_func ("/engine/note/receive/duplicates", test_receive_duplicates);
   g_test_add_func ("/engine/note/receive/causal-buffer", test_receive_causal_buffer);

@@ -217,8 +217,10 @@ deliver_message (TandemNote *note,
   json_builder_add_string_value (b, id32);
   json_builder_set_member_name (b, "runs");
   json_builder_begin_array (b);
+  /* as a session sends them: a run continuing the one before is short */
   for (guint i = 0; i < runs->len; i++)
-    json_builder_add_value (b, tandem_event_to_json (g_ptr_array_index (runs, i)));
+    json_builder_add_value (b, tandem_event_to_json_after (g_ptr_array_index (runs, i),
+                                                           i > 0 ? g_ptr_array_index (runs, i - 1) : NULL));
   json_builder_end_array (b);
   frame = tandem_wire_end (b, &len);
 
@@ -228,7 +230,9 @@ deliver_message (TandemNote *note,
   array = json_object_get_array_member (msg, "runs");
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
-      TandemEvent *event = tandem_event_from_json (json_array_get_element (array, i), NULL);
+      TandemEvent *event = tandem_event_from_json_after (json_array_get_element (array, i),
+                                                         i > 0 ? g_ptr_array_index (events, i - 1) : NULL,
+                                                         NULL);
 
       if (event == NULL)
         return;   /* the session refuses the whole message */

@@ -139,22 +139,27 @@ check_message (JsonObject     *msg,
 
   if (type == TANDEM_WIRE_EVENTS)
     {
+      /* as a session reads them: each run after the one before */
       JsonArray *runs = json_object_get_array_member (msg, "runs");
+      g_autoptr(TandemEvent) previous = NULL;
 
       for (guint i = 0; i < json_array_get_length (runs); i++)
         {
-          g_autoptr(TandemEvent) event = tandem_event_from_json (json_array_get_element (runs, i), NULL);
+          g_autoptr(TandemEvent) event = tandem_event_from_json_after (json_array_get_element (runs, i),
+                                                                       previous, NULL);
           g_autoptr(JsonNode) node = NULL;
           g_autoptr(TandemEvent) event_again = NULL;
           g_autoptr(GError) run_error = NULL;
 
           if (event == NULL)
-            continue;
-          node = tandem_event_to_json (event);
-          event_again = tandem_event_from_json (node, &run_error);
+            break;
+          node = tandem_event_to_json_after (event, previous);
+          event_again = tandem_event_from_json_after (node, previous, &run_error);
           fuzz_check (event_again != NULL, "a run taken was refused once written out: %s",
                       run_error ? run_error->message : "");
           fuzz_check (tandem_event_equal (event, event_again), "a run changed on its way out and back");
+          g_clear_pointer (&previous, tandem_event_unref);
+          previous = g_steal_pointer (&event);
         }
     }
   if (type == TANDEM_WIRE_WANT || type == TANDEM_WIRE_CHECK || type == TANDEM_WIRE_PRESENCE)

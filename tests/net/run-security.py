@@ -35,6 +35,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import traceback
 import tempfile
 import threading
 import time
@@ -814,7 +815,10 @@ def main():
             try:
                 fn(*args)
             except (PeerError, OSError, WireError) as e:
-                check(f'{name}: the test ran', False, repr(e))
+                # where it broke, for a failure seen once in a while
+                where = traceback.format_exception(e)[-3:-1]
+                check(f'{name}: the test ran', False, repr(e),
+                      info=[line for part in where for line in part.rstrip().splitlines()])
             times.append(f'{name}: {time.monotonic() - t:.1f} s')
     report(times + [f'total {time.monotonic() - t0:.1f} s'])
 
