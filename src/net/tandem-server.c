@@ -282,6 +282,7 @@ on_incoming (GSocketService    *service,
   count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, host));
   if (count >= TANDEM_SERVER_MAX_PER_ADDRESS || g_hash_table_contains (self->pending, key))
     return TRUE;   /* refused: the connection is closed when dropped */
+  tandem_websocket_set_no_delay (connection);
   /* No CA database: a member's certificate is self-signed and pinned by
    * the sync protocol, and glib-networking would otherwise load the
    * system's whole CA list for every connection (about 4 MB each). */

@@ -16,6 +16,9 @@
  */
 #include "tandem-websocket-transport.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 struct _TandemWebsocketTransport
 {
   TandemTransport parent_instance;
@@ -293,6 +296,36 @@ connected (GObject      *source,
 }
 
 /**
+ * tandem_websocket_set_no_delay:
+ *
+ * Turns off Nagle's algorithm on a peer link. A keystroke is one small
+ * frame; with Nagle on, it waited for the acknowledgement of the frame
+ * before it (a "have"), which the other side delays until it sends
+ * something itself: while two people typed, one direction lagged by the
+ * gap between their keystrokes (26 ms p50 at 20 keys/s, 1.5 ms without).
+ */
+void
+tandem_websocket_set_no_delay (GSocketConnection *connection)
+{
+  g_autoptr(GError) error = NULL;
+  GSocket *socket = g_socket_connection_get_socket (connection);
+
+  if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX &&
+      !g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, TRUE, &error))
+    g_debug ("Cannot set TCP_NODELAY: %s", error->message);
+}
+
+static void
+on_network_event (SoupMessage        *message,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (connection))
+    tandem_websocket_set_no_delay (G_SOCKET_CONNECTION (connection));
+}
+
+/**
  * tandem_websocket_transport_connect_async:
  * @host: a host name or numeric address (IPv6 without brackets)
  * @certificate: ours, with its private key, shown to the server
@@ -330,6 +363,7 @@ tandem_websocket_transport_connect_async (const char          *host,
   data->message = soup_message_new_from_uri (SOUP_METHOD_GET, uri);
   g_signal_connect (data->message, "accept-certificate", G_CALLBACK (on_accept_certificate), data);
   g_signal_connect (data->message, "request-certificate", G_CALLBACK (on_request_certificate), data);
+  g_signal_connect (data->message, "network-event", G_CALLBACK (on_network_event), NULL);
   soup_session_websocket_connect_async (data->session, data->message, NULL, NULL, G_PRIORITY_DEFAULT,
                                         cancellable, connected, task);
 }

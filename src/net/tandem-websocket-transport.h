@@ -45,5 +45,6 @@ TandemTransport *tandem_websocket_transport_connect_finish (GAsyncResult        
                                                             GError                 **error);
 
 char            *tandem_certificate_fingerprint            (GTlsCertificate         *certificate);
+void             tandem_websocket_set_no_delay             (GSocketConnection       *connection);
 
 G_END_DECLS

@@ -5,7 +5,8 @@
  * Every message is one WebSocket text frame holding one JSON object with a
  * "type". Ids are lowercase hex: peers 16 digits, notebooks and notes 32,
  * nonces and proofs 64, tags 16. Version vectors are objects of peer id ->
- * count; runs of events use the engine's codec.
+ * count; runs of events use the engine's codec, where a run that continues
+ * the one before it in the list leaves out "p", "s" and "ps".
  *
  *   hello     proto, peer, name, colour, nonce      first, from both sides
  *   auth      tag, proof                            "I hold a notebook key"
