@@ -235,6 +235,22 @@ check_literal (JsonCheck  *c,
   return TRUE;
 }
 
+/* The UTF-16 unit of the four hex digits at @hex (checked before), or
+ * G_MAXUINT32 when they are not four hex digits. */
+static gunichar
+escaped_unit (const char *hex)
+{
+  gunichar unit = 0;
+
+  for (int i = 0; i < 4; i++)
+    {
+      if (!g_ascii_isxdigit (hex[i]))
+        return G_MAXUINT32;
+      unit = (unit << 4) | (gunichar) g_ascii_xdigit_value (hex[i]);
+    }
+  return unit;
+}
+
 static gboolean
 check_string (JsonCheck *c)
 {
@@ -270,6 +286,25 @@ check_string (JsonCheck *c)
                 {
                   c->problem = "a NUL character in a string";
                   return FALSE;
+                }
+              /* UTF-16 surrogates come in pairs, high then low; json-glib
+               * refuses one alone, so the check does too */
+              if (escaped_unit (c->p + 1) >= 0xdc00 && escaped_unit (c->p + 1) <= 0xdfff)
+                {
+                  c->problem = "a lone UTF-16 surrogate in a \\u escape";
+                  return FALSE;
+                }
+              if (escaped_unit (c->p + 1) >= 0xd800 && escaped_unit (c->p + 1) <= 0xdbff)
+                {
+                  gunichar low;
+
+                  if (c->end - c->p < 11 || c->p[5] != '\\' || c->p[6] != 'u' ||
+                      (low = escaped_unit (c->p + 7)) < 0xdc00 || low > 0xdfff)
+                    {
+                      c->problem = "a lone UTF-16 surrogate in a \\u escape";
+                      return FALSE;
+                    }
+                  c->p += 6;
                 }
               c->p += 5;
               continue;
