@@ -235,8 +235,8 @@ check_literal (JsonCheck  *c,
   return TRUE;
 }
 
-/* The UTF-16 unit of the four hex digits at @hex (checked before), or
- * G_MAXUINT32 when they are not four hex digits. */
+/* The UTF-16 unit of the four hex digits at @hex (four bytes that can be
+ * read), or G_MAXUINT32 when they are not four hex digits. */
 static gunichar
 escaped_unit (const char *hex)
 {
@@ -276,30 +276,26 @@ check_string (JsonCheck *c)
             break;
           if (*c->p == 'u')
             {
-              for (int i = 1; i <= 4; i++)
-                if (c->p + i >= c->end || !g_ascii_isxdigit (c->p[i]))
-                  {
-                    c->problem = "a bad \\u escape";
-                    return FALSE;
-                  }
-              if (strncmp (c->p + 1, "0000", 4) == 0)
+              gunichar unit = c->end - c->p >= 5 ? escaped_unit (c->p + 1) : G_MAXUINT32;
+
+              if (unit == G_MAXUINT32)
+                {
+                  c->problem = "a bad \\u escape";
+                  return FALSE;
+                }
+              if (unit == 0)
                 {
                   c->problem = "a NUL character in a string";
                   return FALSE;
                 }
               /* UTF-16 surrogates come in pairs, high then low; json-glib
                * refuses one alone, so the check does too */
-              if (escaped_unit (c->p + 1) >= 0xdc00 && escaped_unit (c->p + 1) <= 0xdfff)
+              if (unit >= 0xd800 && unit <= 0xdfff)
                 {
-                  c->problem = "a lone UTF-16 surrogate in a \\u escape";
-                  return FALSE;
-                }
-              if (escaped_unit (c->p + 1) >= 0xd800 && escaped_unit (c->p + 1) <= 0xdbff)
-                {
-                  gunichar low;
+                  gunichar low = c->end - c->p >= 11 && c->p[5] == '\\' && c->p[6] == 'u'
+                                 ? escaped_unit (c->p + 7) : G_MAXUINT32;
 
-                  if (c->end - c->p < 11 || c->p[5] != '\\' || c->p[6] != 'u' ||
-                      (low = escaped_unit (c->p + 7)) < 0xdc00 || low > 0xdfff)
+                  if (unit >= 0xdc00 || low < 0xdc00 || low > 0xdfff)
                     {
                       c->problem = "a lone UTF-16 surrogate in a \\u escape";
                       return FALSE;
