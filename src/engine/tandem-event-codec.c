@@ -479,6 +479,24 @@ tandem_version_vector_from_json (JsonNode  *node,
 }
 
 /**
+ * tandem_events_to_json:
+ * @events: (element-type TandemEvent): runs
+ *
+ * Returns: (transfer full): a JSON array of the runs, each written after
+ *   the one before it (tandem_event_to_json_after())
+ */
+JsonNode *
+tandem_events_to_json (GPtrArray *events)
+{
+  g_autoptr(JsonArray) array = json_array_sized_new (events->len);
+
+  for (guint i = 0; i < events->len; i++)
+    json_array_add_element (array, tandem_event_to_json_after (g_ptr_array_index (events, i),
+                                                               i > 0 ? g_ptr_array_index (events, i - 1) : NULL));
+  return json_node_init_array (json_node_alloc (), array);
+}
+
+/**
  * tandem_events_to_string:
  * @events: (element-type TandemEvent): runs
  *
@@ -487,12 +505,8 @@ tandem_version_vector_from_json (JsonNode  *node,
 char *
 tandem_events_to_string (GPtrArray *events)
 {
-  g_autoptr(JsonArray) array = json_array_new ();
-  g_autoptr(JsonNode) root = json_node_init_array (json_node_alloc (), array);
+  g_autoptr(JsonNode) root = tandem_events_to_json (events);
 
-  for (guint i = 0; i < events->len; i++)
-    json_array_add_element (array, tandem_event_to_json_after (g_ptr_array_index (events, i),
-                                                               i > 0 ? g_ptr_array_index (events, i - 1) : NULL));
   return tandem_json_to_string (root, NULL);
 }
 

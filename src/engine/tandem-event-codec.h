@@ -24,6 +24,7 @@ TandemEvent         *tandem_event_from_json_after  (JsonNode          *node,
 JsonNode            *tandem_version_vector_to_json (const TandemVersionVector *vv);
 TandemVersionVector *tandem_version_vector_from_json (JsonNode  *node,
                                                       GError   **error);
+JsonNode            *tandem_events_to_json         (GPtrArray *events);
 char                *tandem_events_to_string       (GPtrArray *events);
 GPtrArray           *tandem_events_from_string     (const char  *json,
                                                     gssize       length,

@@ -340,11 +340,7 @@ send_runs (TandemSyncSession *self,
   json_builder_set_member_name (b, "note");
   json_builder_add_string_value (b, note_id);
   json_builder_set_member_name (b, "runs");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < runs->len; i++)
-    json_builder_add_value (b, tandem_event_to_json_after (g_ptr_array_index (runs, i),
-                                                           i > 0 ? g_ptr_array_index (runs, i - 1) : NULL));
-  json_builder_end_array (b);
+  json_builder_add_value (b, tandem_events_to_json (runs));
   send_message (self, b);
 }
 

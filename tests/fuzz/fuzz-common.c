@@ -29,15 +29,14 @@ abort_on_complaints (GLogLevelFlags   level,
   return G_LOG_WRITER_HANDLED;
 }
 
-void
-fuzz_init (void)
+/* The same for every target: libFuzzer calls it once, before any input
+ * (replay-main.c does too). */
+int
+LLVMFuzzerInitialize (int    *argc,
+                      char ***argv)
 {
-  static gboolean done;
-
-  if (done)
-    return;
-  done = TRUE;
   g_log_set_writer_func (abort_on_complaints, NULL, NULL);
+  return 0;
 }
 
 /* Fails the run with an abort, which libFuzzer reports with the input:

@@ -8,13 +8,13 @@
 
 G_BEGIN_DECLS
 
-/* libFuzzer's entry points, which each target defines */
+/* libFuzzer's entry points: each target defines the second, fuzz-common.c
+ * the first */
 int LLVMFuzzerInitialize   (int            *argc,
                             char         ***argv);
 int LLVMFuzzerTestOneInput (const guint8   *data,
                             size_t          size);
 
-void fuzz_init       (void);
 G_NORETURN void fuzz_fail (const char *format,
                            ...) G_GNUC_PRINTF (1, 2);
 

@@ -37,14 +37,6 @@
 
 static const char *const letters[] = { "a", "b", " ", "\n", "é", "日", "😀" };
 
-int
-LLVMFuzzerInitialize (int    *argc,
-                      char ***argv)
-{
-  fuzz_init ();
-  return 0;
-}
-
 static TandemNote *
 new_note (guint64 peer)
 {
@@ -216,12 +208,7 @@ deliver_message (TandemNote *note,
   json_builder_set_member_name (b, "note");
   json_builder_add_string_value (b, id32);
   json_builder_set_member_name (b, "runs");
-  json_builder_begin_array (b);
-  /* as a session sends them: a run continuing the one before is short */
-  for (guint i = 0; i < runs->len; i++)
-    json_builder_add_value (b, tandem_event_to_json_after (g_ptr_array_index (runs, i),
-                                                           i > 0 ? g_ptr_array_index (runs, i - 1) : NULL));
-  json_builder_end_array (b);
+  json_builder_add_value (b, tandem_events_to_json (runs));   /* as a session sends them */
   frame = tandem_wire_end (b, &len);
 
   msg = tandem_wire_parse (frame, len, &type, &error);

@@ -16,14 +16,6 @@
 #include "fuzz-common.h"
 #include "tandem-invite.h"
 
-int
-LLVMFuzzerInitialize (int    *argc,
-                      char ***argv)
-{
-  fuzz_init ();
-  return 0;
-}
-
 /* The code for @payload: the format of tandem-invite.c, written again
  * from its description, so the target does not trust the encoder. */
 static char *

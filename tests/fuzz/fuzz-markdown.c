@@ -11,14 +11,6 @@
 #include "fuzz-common.h"
 #include "tandem-markdown.h"
 
-int
-LLVMFuzzerInitialize (int    *argc,
-                      char ***argv)
-{
-  fuzz_init ();
-  return 0;
-}
-
 /* the policies tandem-peer and the app give every note */
 static TandemNote *
 new_note (void)

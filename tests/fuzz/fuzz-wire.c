@@ -15,14 +15,6 @@
 #include "tandem-event-codec.h"
 #include "tandem-wire.h"
 
-int
-LLVMFuzzerInitialize (int    *argc,
-                      char ***argv)
-{
-  fuzz_init ();
-  return 0;
-}
-
 static guint
 depth_of (JsonNode *node)
 {

@@ -63,7 +63,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import avahi_sandbox  # noqa: E402
 from delay_proxy import DelayProxy  # noqa: E402
-from tandem_peers import Peer, PeerError  # noqa: E402
+from tandem_peers import Peer, PeerError, edit_outcome  # noqa: E402
 
 HOSTS = 4
 PEERS_PER_HOST = 4
@@ -286,12 +286,7 @@ def edit_once(slot, rng, notes, known, ledger, next_marker):
             record_done(slot, op, e.partial[ids[0]]['text'], ledger)
         raise
     before, after = pre['text'], post['text']
-    if op[0] == 'insert':
-        fits = a['pos'] <= len(before)
-        want = before[:a['pos']] + a['text'] + before[a['pos']:]
-    else:
-        fits = a['pos'] + a['len'] <= len(before)
-        want = before[:a['pos']] + before[a['pos'] + a['len']:]
+    fits, want = edit_outcome(op[0], a, before)
     if rep.get('ok') != fits:
         slot.bad.append(f'{op[0]} {json.dumps(a, ensure_ascii=False)} on a text of {len(before)} '
                         f'code points replied {json.dumps(rep, ensure_ascii=False)}')

@@ -65,7 +65,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tandem_peers import Peer, PeerError  # noqa: E402
+from tandem_peers import Peer, PeerError, edit_outcome  # noqa: E402
 
 PROGRAM = sys.argv[1]
 SEED = int(time.time())
@@ -438,12 +438,7 @@ def typist(i, p, rng, notes, solo, log):
             pre, rep, post = batch(p, [('dump', {'note': note}), op, ('dump', {'note': note})])
             before, after = pre['text'], post['text']
             a = op[1]
-            if op[0] == 'insert':
-                fits = a['pos'] <= len(before)
-                want = before[:a['pos']] + a['text'] + before[a['pos']:]
-            else:
-                fits = a['pos'] + a['len'] <= len(before)
-                want = before[:a['pos']] + before[a['pos'] + a['len']:]
+            fits, want = edit_outcome(op[0], a, before)
             if rep.get('ok') != fits:
                 log['bad'].append(f'{p.name}: {op[0]} {json.dumps(a, ensure_ascii=False)} on a text of '
                                   f'{len(before)} code points replied {json.dumps(rep, ensure_ascii=False)}')

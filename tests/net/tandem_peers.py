@@ -32,6 +32,9 @@ wait_event(kind, timeout=30, **match) -> the first event of that kind
 kill() (SIGKILL), stop() (SIGTERM, then wait), quit() ("quit", then wait),
 restart() (the same arguments; the port is reused when it was fixed or
     learnt), .stderr_text() (what it printed on stderr).
+edit_outcome(command, args, before) -> (fits, want): whether an `insert` or
+    `delete` with those arguments fits a note whose text is `before`, and
+    the text it should leave.
 """
 
 import json
@@ -45,6 +48,14 @@ import time
 
 class PeerError(Exception):
     pass
+
+
+def edit_outcome(command, args, before):
+    """See the module's docstring: what an edit should do to `before`."""
+    pos = args['pos']
+    if command == 'insert':
+        return pos <= len(before), before[:pos] + args['text'] + before[pos:]
+    return pos + args['len'] <= len(before), before[:pos] + before[pos + args['len']:]
 
 
 class Peer:
