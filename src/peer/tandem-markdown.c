@@ -152,11 +152,16 @@ set_field (TandemNote  *note,
 
           for (guint i = 0; i < json_array_get_length (array); i++)
             {
-              const char *elem = json_array_get_string_element (array, i);
+              JsonNode *node = json_array_get_element (array, i);
+              const char *elem;
               g_autoptr(TandemEvent) e = NULL;
 
-              if (elem == NULL)
+              /* a set holds strings: nested lists, numbers and the like
+               * are left out (json_array_get_string_element() would
+               * complain about a nested list) */
+              if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
                 continue;
+              elem = json_node_get_string (node);
               if (!(e = tandem_note_add_to_set (note, key, elem, error)))
                 return FALSE;
             }
