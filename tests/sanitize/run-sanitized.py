@@ -18,8 +18,8 @@ fails the test, whatever the suites said.
 copy of its committed corpus (so the repository stays as it is); a crash,
 a leak, a timeout or a sanitizer report fails the test, and the input is
 printed (base64) to be committed in tests/fuzz/corpus/TARGET. With a SEED
-libFuzzer makes the same inputs in the same order every time (CI's
-`sanitize` suite: it cannot turn red by chance, only by a change);
+libFuzzer's runs repeat each other closely (CI's `sanitize` suite), though
+not exactly: a build in another folder went elsewhere from the same seed;
 without one, each run explores anew (the `slow` suite's fuzz-long-*).
 
 Prints TAP. Skips when clang or libFuzzer is missing.
